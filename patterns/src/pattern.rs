@@ -1,0 +1,71 @@
+//! The interface every socket type implements, and its errors.
+//!
+//! A pattern is the non-blocking core of a socket type: it decides which pipe a message
+//! goes to and which pipe the next one comes from, and keeps the send/receive state
+//! machine (REQ, REP). It never blocks and knows nothing of threads or transports; the
+//! user-facing socket loops on [`WouldBlock`](SendErrorKind::WouldBlock) and waits on
+//! its [`Signal`](crate::Signal).
+
+use crate::msg::Msg;
+use crate::pipe::PipeEnd;
+
+/// Why a message could not be sent (the message itself travels in [`SendFailure`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendErrorKind {
+    /// No pipe has room right now (or there is no peer); retry after a wake-up.
+    WouldBlock,
+    /// The socket's state machine does not allow a send now (REQ, REP).
+    WrongState,
+    /// This socket type cannot send.
+    NotSupported,
+    /// ROUTER_MANDATORY: the routing id names no connected peer.
+    HostUnreachable,
+}
+
+/// A refused send, handing the message back.
+#[derive(Debug)]
+pub struct SendFailure {
+    /// Why.
+    pub kind: SendErrorKind,
+    /// The message, untouched.
+    pub msg: Msg,
+}
+
+impl SendFailure {
+    pub(crate) fn new(kind: SendErrorKind, msg: Msg) -> Self {
+        SendFailure { kind, msg }
+    }
+}
+
+/// Why no message could be received.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecvErrorKind {
+    /// Nothing to receive right now; retry after a wake-up.
+    WouldBlock,
+    /// The socket's state machine does not allow a receive now (REQ, REP).
+    WrongState,
+    /// This socket type cannot receive.
+    NotSupported,
+}
+
+/// The semantics of one socket type.
+pub trait Pattern: Send {
+    /// Adopts a new peer. A pattern that can't use it (a second PAIR peer, a duplicate
+    /// ROUTER identity) drops it, which tells the other end to go away.
+    fn attach(&mut self, pipe: PipeEnd);
+
+    /// Sends a whole message, or hands it back.
+    fn send(&mut self, msg: Msg) -> Result<(), SendFailure>;
+
+    /// Receives a whole message.
+    fn recv(&mut self) -> Result<Msg, RecvErrorKind>;
+
+    /// True if a `recv` would succeed now.
+    fn can_recv(&mut self) -> bool;
+
+    /// True if a `send` would not block now (ignoring state-machine errors).
+    fn can_send(&mut self) -> bool;
+
+    /// Number of attached peers (for tests and diagnostics).
+    fn peer_count(&self) -> usize;
+}
