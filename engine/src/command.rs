@@ -115,7 +115,9 @@ pub(crate) fn parse_metadata(data: &Bytes) -> Result<Vec<(String, Bytes)>, Engin
 /// Parses the data of an ERROR command: `reason-len(1) | reason`.
 pub(crate) fn parse_error_reason(data: &[u8]) -> Result<String, EngineError> {
     let Some((&len, rest)) = data.split_first() else {
-        return Err(EngineError::MalformedCommand("ERROR without a reason length"));
+        return Err(EngineError::MalformedCommand(
+            "ERROR without a reason length",
+        ));
     };
     let Some(reason) = rest.get(..usize::from(len)) else {
         return Err(EngineError::MalformedCommand(
@@ -147,10 +149,8 @@ mod tests {
     fn dealer_ready_bytes() {
         let mut out = BytesMut::new();
         put_ready(&mut out, SocketType::Dealer, Some(b""));
-        let expected = hex(
-            "04 29 05 52 45 41 44 59 0b 53 6f 63 6b 65 74 2d 54 79 70 65
-             00 00 00 06 44 45 41 4c 45 52 08 49 64 65 6e 74 69 74 79 00 00 00 00",
-        );
+        let expected = hex("04 29 05 52 45 41 44 59 0b 53 6f 63 6b 65 74 2d 54 79 70 65
+             00 00 00 06 44 45 41 4c 45 52 08 49 64 65 6e 74 69 74 79 00 00 00 00");
         assert_eq!(out[1], 41);
         assert_eq!(&out[..], &expected[..]);
     }
@@ -165,7 +165,10 @@ mod tests {
         let (name, data) = split(&body).unwrap();
         assert_eq!(name, b"READY");
         let props = parse_metadata(&data).unwrap();
-        assert_eq!(props, vec![("Socket-Type".into(), Bytes::from_static(b"PUB"))]);
+        assert_eq!(
+            props,
+            vec![("Socket-Type".into(), Bytes::from_static(b"PUB"))]
+        );
 
         // A 255-byte identity pushes the body over 255 bytes: long form.
         let mut out = BytesMut::new();
@@ -196,12 +199,12 @@ mod tests {
             ]
         );
         for bad in [
-            &b"\x00\x00\x00\x00\x00"[..],      // zero-length name
-            b"\x01a\x00\x00\x00",              // truncated value length
-            b"\x01a\x00\x00\x00\x02b",         // truncated value
-            b"\x01a\x00\x00\x00\x00\x05",      // leftover byte
-            b"\x01a\xff\xff\xff\xff",          // absurd value length
-            b"\x0bSocket-Type",                // name only
+            &b"\x00\x00\x00\x00\x00"[..], // zero-length name
+            b"\x01a\x00\x00\x00",         // truncated value length
+            b"\x01a\x00\x00\x00\x02b",    // truncated value
+            b"\x01a\x00\x00\x00\x00\x05", // leftover byte
+            b"\x01a\xff\xff\xff\xff",     // absurd value length
+            b"\x0bSocket-Type",           // name only
         ] {
             assert_eq!(
                 parse_metadata(&Bytes::copy_from_slice(bad)),
@@ -225,6 +228,9 @@ mod tests {
         assert_eq!(ping_context(b"\x00"), b"");
         assert_eq!(ping_context(b"\x00\x0f"), b"");
         assert_eq!(ping_context(b"\x00\x0fabc"), b"abc");
-        assert_eq!(ping_context(b"\x00\x0f0123456789abcdefXYZ"), b"0123456789abcdef");
+        assert_eq!(
+            ping_context(b"\x00\x0f0123456789abcdefXYZ"),
+            b"0123456789abcdef"
+        );
     }
 }

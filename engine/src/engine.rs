@@ -173,6 +173,10 @@ impl Engine {
     /// continues within the same call. Call again after `Ok(Some(_))`: more
     /// events may be buffered.
     ///
+    /// Frame bodies ([`Event::Frame`], subscription topics, READY property
+    /// values) share `input`'s allocation: while any of them is alive,
+    /// `BytesMut::reserve` on `input` cannot reclaim that memory in place.
+    ///
     /// After an `Err` the engine is dead: every later call returns the same
     /// error again, and the caller should close the connection.
     pub fn handle_input(&mut self, input: &mut BytesMut) -> Result<Option<Event>, EngineError> {
@@ -395,11 +399,7 @@ impl Engine {
         let (name, data) = command::split(body)?;
         match name {
             b"READY" => {}
-            b"ERROR" => {
-                return Err(EngineError::PeerError(command::parse_error_reason(
-                    &data,
-                )?))
-            }
+            b"ERROR" => return Err(EngineError::PeerError(command::parse_error_reason(&data)?)),
             other => {
                 return Err(EngineError::UnexpectedCommand(
                     String::from_utf8_lossy(other).into_owned(),

@@ -83,9 +83,7 @@ impl fmt::Display for EngineError {
             EngineError::IncompatibleSocketType { ours, peer } => {
                 write!(f, "socket type {ours} cannot talk to peer type {peer:?}")
             }
-            EngineError::MissingSocketType => {
-                f.write_str("peer READY has no Socket-Type property")
-            }
+            EngineError::MissingSocketType => f.write_str("peer READY has no Socket-Type property"),
             EngineError::MalformedCommand(what) => write!(f, "malformed command: {what}"),
             EngineError::MalformedMetadata => f.write_str("malformed READY metadata"),
             EngineError::UnexpectedCommand(name) => {
@@ -95,7 +93,10 @@ impl fmt::Display for EngineError {
                 f.write_str("data frame received before the handshake completed")
             }
             EngineError::MessageTooLarge { size, limit } => {
-                write!(f, "frame of {size} bytes exceeds the limit of {limit} bytes")
+                write!(
+                    f,
+                    "frame of {size} bytes exceeds the limit of {limit} bytes"
+                )
             }
             EngineError::PeerError(reason) => write!(f, "peer sent ERROR: {reason:?}"),
             EngineError::HandshakeTimeout => f.write_str("handshake timed out"),

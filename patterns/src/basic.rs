@@ -2,7 +2,7 @@
 
 use crate::msg::Msg;
 use crate::pattern::{Pattern, RecvErrorKind, SendErrorKind, SendFailure};
-use crate::pipe::PipeEnd;
+use crate::pipe::{PipeEnd, PipeId};
 use crate::pipe_set::PipeSet;
 
 fn drop_pipe(_: PipeEnd) {}
@@ -50,6 +50,9 @@ macro_rules! lbfq_pattern {
         impl Pattern for $name {
             fn attach(&mut self, pipe: PipeEnd) {
                 self.0.pipes.add(pipe);
+            }
+            fn detach(&mut self, id: PipeId) {
+                self.0.pipes.remove(id);
             }
             fn send(&mut self, msg: Msg) -> Result<(), SendFailure> {
                 self.0.send(msg)
@@ -132,6 +135,9 @@ impl Pattern for Pair {
             self.0.pipes.add(pipe);
         }
         // else: dropping `pipe` closes it, and the transport disconnects that peer
+    }
+    fn detach(&mut self, id: PipeId) {
+        self.0.pipes.remove(id);
     }
     fn send(&mut self, msg: Msg) -> Result<(), SendFailure> {
         self.0.send(msg)

@@ -42,7 +42,7 @@ mod signal;
 pub use basic::{Dealer, Pair, Pull, Push};
 pub use inbox::Inbox;
 pub use msg::Msg;
-pub use pattern::{Pattern, RecvErrorKind, SendErrorKind, SendFailure};
+pub use pattern::{Pattern, PatternFlag, RecvErrorKind, SendErrorKind, SendFailure};
 pub use pipe::{pipe_pair, PipeEnd, PipeId, Side};
 pub use pipe_set::PipeSet;
 pub use reqrep::{Rep, Req};

@@ -53,6 +53,11 @@ impl Msg {
         self.rest.push(frame);
     }
 
+    /// Appends frames at the end.
+    pub fn extend(&mut self, frames: impl IntoIterator<Item = Bytes>) {
+        self.rest.extend(frames);
+    }
+
     /// Inserts a frame before the first one (ROUTER identities, REQ delimiters).
     pub fn push_front(&mut self, frame: Bytes) {
         let old = std::mem::replace(&mut self.first, frame);

@@ -7,7 +7,7 @@
 //! its [`Signal`](crate::Signal).
 
 use crate::msg::Msg;
-use crate::pipe::PipeEnd;
+use crate::pipe::{PipeEnd, PipeId};
 
 /// Why a message could not be sent (the message itself travels in [`SendFailure`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,11 +48,23 @@ pub enum RecvErrorKind {
     NotSupported,
 }
 
+/// A per-type behaviour switch (socket options that change a pattern's semantics).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PatternFlag {
+    /// ROUTER_MANDATORY: unroutable messages fail with `HostUnreachable`, and a full
+    /// pipe makes the send block instead of dropping.
+    RouterMandatory,
+}
+
 /// The semantics of one socket type.
 pub trait Pattern: Send {
     /// Adopts a new peer. A pattern that can't use it (a second PAIR peer, a duplicate
     /// ROUTER identity) drops it, which tells the other end to go away.
     fn attach(&mut self, pipe: PipeEnd);
+
+    /// Drops the pipe `id` (an explicit disconnect); its queued messages are discarded.
+    fn detach(&mut self, id: PipeId);
 
     /// Sends a whole message, or hands it back.
     fn send(&mut self, msg: Msg) -> Result<(), SendFailure>;
@@ -68,4 +80,10 @@ pub trait Pattern: Send {
 
     /// Number of attached peers (for tests and diagnostics).
     fn peer_count(&self) -> usize;
+
+    /// Turns a type-specific behaviour on or off; false if the flag does not apply.
+    fn set_flag(&mut self, flag: PatternFlag, on: bool) -> bool {
+        let _ = (flag, on);
+        false
+    }
 }

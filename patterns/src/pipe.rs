@@ -215,6 +215,15 @@ impl Reader {
         !self.local.is_empty() || !self.q.inner.lock().items.is_empty()
     }
 
+    /// True if the writer is gone and every message it wrote has been read.
+    pub fn is_closed_and_drained(&mut self) -> bool {
+        if !self.local.is_empty() {
+            return false;
+        }
+        let inner = self.q.inner.lock();
+        inner.writer_closed && inner.items.is_empty()
+    }
+
     fn credit(&mut self) {
         if self.q.hwm == 0 {
             self.uncredited = 0;

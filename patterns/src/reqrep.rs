@@ -28,6 +28,10 @@ impl Pattern for Req {
         self.pipes.add(pipe);
     }
 
+    fn detach(&mut self, id: PipeId) {
+        self.pipes.remove(id);
+    }
+
     fn send(&mut self, mut msg: Msg) -> Result<(), SendFailure> {
         if self.awaiting.is_some() {
             return Err(SendFailure::new(SendErrorKind::WrongState, msg));
@@ -86,6 +90,10 @@ pub struct Rep {
 impl Pattern for Rep {
     fn attach(&mut self, pipe: PipeEnd) {
         self.pipes.add(pipe);
+    }
+
+    fn detach(&mut self, id: PipeId) {
+        self.pipes.remove(id);
     }
 
     fn send(&mut self, mut msg: Msg) -> Result<(), SendFailure> {

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use bytes::Bytes;
 
 use crate::msg::Msg;
-use crate::pattern::{Pattern, RecvErrorKind, SendErrorKind, SendFailure};
+use crate::pattern::{Pattern, PatternFlag, RecvErrorKind, SendErrorKind, SendFailure};
 use crate::pipe::{PipeEnd, PipeId};
 use crate::pipe_set::PipeSet;
 
@@ -20,7 +20,7 @@ pub struct Router {
     by_id: HashMap<Bytes, PipeId>,
     next_generated: u32,
     /// ROUTER_MANDATORY: report unroutable or blocked messages instead of dropping them.
-    pub mandatory: bool,
+    mandatory: bool,
 }
 
 impl Default for Router {
@@ -82,6 +82,12 @@ impl Pattern for Router {
         }
         self.by_id.insert(pipe.peer_routing_id.clone(), pipe.id);
         self.pipes.add(pipe);
+    }
+
+    fn detach(&mut self, id: PipeId) {
+        if let Some(p) = self.pipes.remove(id) {
+            Router::forget(&mut self.by_id, &p);
+        }
     }
 
     fn send(&mut self, mut msg: Msg) -> Result<(), SendFailure> {
@@ -147,5 +153,12 @@ impl Pattern for Router {
 
     fn peer_count(&self) -> usize {
         self.pipes.len()
+    }
+
+    fn set_flag(&mut self, flag: PatternFlag, on: bool) -> bool {
+        match flag {
+            PatternFlag::RouterMandatory => self.mandatory = on,
+        }
+        true
     }
 }

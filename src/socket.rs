@@ -1,0 +1,619 @@
+//! [`Socket`]: the blocking, user-facing end of a messaging pattern.
+//!
+//! A socket owns its pattern (the socket type's routing rules over its pipes) and
+//! turns the pattern's non-blocking "would block" into waiting on the socket's
+//! [`Signal`](ferrozmq_patterns::Signal), which every pipe wakes on the transitions that
+//! matter (empty to non-empty inbound, full to not-full outbound) and which new peers
+//! wake too. Nothing here touches the network: bind and connect hand the work to an
+//! I/O thread or, for inproc, join two sockets' pipes directly.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ferrozmq_patterns::{
+    Dealer, Inbox, Msg, Pair, Pattern, PatternFlag, PipeEnd, PipeId, Pull, Push, RecvErrorKind, Rep, Req, Router,
+    SendErrorKind,
+};
+use ferrozmq_transports::{Endpoint, EndpointHandle, InprocPeer, LinkOptions, Monitor, SocketEvent, SocketLink};
+
+use crate::context::Context;
+use crate::error::{Error, Result, SendError};
+use crate::message::Message;
+use crate::options::Options;
+use crate::SocketType;
+
+/// Flags for [`Socket::send_with`], as libzmq's `ZMQ_DONTWAIT` and `ZMQ_SNDMORE`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SendFlags {
+    /// Fail with [`Error::WouldBlock`] instead of waiting.
+    pub dont_wait: bool,
+    /// More frames of this message follow.
+    pub more: bool,
+}
+
+impl SendFlags {
+    /// Block, last frame.
+    pub const NONE: SendFlags = SendFlags { dont_wait: false, more: false };
+    /// Don't block.
+    pub const DONT_WAIT: SendFlags = SendFlags { dont_wait: true, more: false };
+    /// More frames follow.
+    pub const MORE: SendFlags = SendFlags { dont_wait: false, more: true };
+}
+
+enum Attachment {
+    Transport(EndpointHandle),
+    Inproc { name: String, pipe: Option<PipeId> },
+}
+
+struct EndpointEntry {
+    /// As given by the user.
+    requested: String,
+    /// As resolved (`*` port replaced).
+    resolved: String,
+    bound: bool,
+    attachment: Attachment,
+    /// The pipe created for a connect (to drop on disconnect).
+    pipe: Option<PipeId>,
+}
+
+struct Core {
+    socket_type: SocketType,
+    pattern: Box<dyn Pattern>,
+    inbox: Arc<Inbox>,
+    monitor: Arc<Monitor>,
+    options: Options,
+    endpoints: Vec<EndpointEntry>,
+    adopt: Vec<PipeEnd>,
+    /// Frames of an outgoing message sent with `more` so far.
+    partial_send: Option<Msg>,
+    /// Frames of the message being received frame by frame.
+    partial_recv: VecDeque<Bytes>,
+    last_endpoint: String,
+}
+
+/// A ZeroMQ socket of one type (REQ, REP, PUSH, ...).
+///
+/// Sockets are `Send` (move them to the thread that uses them) but not `Sync`: one
+/// thread at a time sends and receives, as with libzmq. Sends and receives block by
+/// default; `try_*` variants and [`SendFlags::DONT_WAIT`] never block, and the send
+/// and receive timeouts bound the wait.
+///
+/// Dropping the socket closes it: bound endpoints are released at once, and messages
+/// already sent are still delivered within the linger period.
+pub struct Socket {
+    core: RefCell<Core>,
+    ctx: Context,
+}
+
+impl Socket {
+    pub(crate) fn new(ctx: Context, socket_type: SocketType) -> Result<Socket> {
+        let pattern: Box<dyn Pattern> = match socket_type {
+            SocketType::Pair => Box::new(Pair::new()),
+            SocketType::Push => Box::<Push>::default(),
+            SocketType::Pull => Box::<Pull>::default(),
+            SocketType::Req => Box::<Req>::default(),
+            SocketType::Rep => Box::<Rep>::default(),
+            SocketType::Dealer => Box::<Dealer>::default(),
+            SocketType::Router => Box::<Router>::default(),
+            other => return Err(Error::UnsupportedSocketType(other)),
+        };
+        Ok(Socket {
+            core: RefCell::new(Core {
+                socket_type,
+                pattern,
+                inbox: Inbox::new(),
+                monitor: Arc::new(Monitor::default()),
+                options: Options::default(),
+                endpoints: Vec::new(),
+                adopt: Vec::new(),
+                partial_send: None,
+                partial_recv: VecDeque::new(),
+                last_endpoint: String::new(),
+            }),
+            ctx,
+        })
+    }
+
+    /// The socket's type.
+    pub fn socket_type(&self) -> SocketType {
+        self.core.borrow().socket_type
+    }
+
+    /// Binds to an endpoint: `tcp://interface:port` (`*` for all interfaces, port `*`
+    /// for any free one; read it back with [`last_endpoint`](Socket::last_endpoint)),
+    /// `ipc:///path` or `inproc://name`.
+    pub fn bind(&self, endpoint: &str) -> Result<()> {
+        let parsed: Endpoint = endpoint.parse()?;
+        let mut core = self.core.borrow_mut();
+        let entry = match &parsed {
+            Endpoint::Inproc(name) => {
+                let peer = core.inproc_peer();
+                self.ctx.inner.inproc.lock().bind(name, peer)?;
+                EndpointEntry {
+                    requested: endpoint.to_string(),
+                    resolved: parsed.to_string(),
+                    bound: true,
+                    attachment: Attachment::Inproc { name: name.clone(), pipe: None },
+                    pipe: None,
+                }
+            }
+            _ => {
+                let link = core.link();
+                let (resolved, handle) = ferrozmq_transports::bind(self.ctx.pick_reactor(), &parsed, link)?;
+                EndpointEntry {
+                    requested: endpoint.to_string(),
+                    resolved,
+                    bound: true,
+                    attachment: Attachment::Transport(handle),
+                    pipe: None,
+                }
+            }
+        };
+        core.last_endpoint = entry.resolved.clone();
+        core.endpoints.push(entry);
+        core.adopt_new_pipes();
+        Ok(())
+    }
+
+    /// Connects to an endpoint. The peer need not exist yet: tcp and ipc connections are
+    /// retried every reconnect interval, inproc ones complete when the name is bound, and
+    /// messages sent meanwhile are queued (up to the high-water mark).
+    pub fn connect(&self, endpoint: &str) -> Result<()> {
+        let parsed: Endpoint = endpoint.parse()?;
+        let mut core = self.core.borrow_mut();
+        let entry = match &parsed {
+            Endpoint::Inproc(name) => {
+                let peer = core.inproc_peer();
+                let pipe = self.ctx.inner.inproc.lock().connect(name, &peer)?;
+                let id = pipe.id;
+                core.pattern.attach(pipe);
+                EndpointEntry {
+                    requested: endpoint.to_string(),
+                    resolved: parsed.to_string(),
+                    bound: false,
+                    attachment: Attachment::Inproc { name: name.clone(), pipe: Some(id) },
+                    pipe: Some(id),
+                }
+            }
+            _ => {
+                let link = core.link();
+                let (handle, pipe) = ferrozmq_transports::connect(self.ctx.pick_reactor(), &parsed, link)?;
+                let id = pipe.as_ref().map(|p| p.id);
+                if let Some(pipe) = pipe {
+                    core.pattern.attach(pipe);
+                }
+                EndpointEntry {
+                    requested: endpoint.to_string(),
+                    resolved: parsed.to_string(),
+                    bound: false,
+                    attachment: Attachment::Transport(handle),
+                    pipe: id,
+                }
+            }
+        };
+        core.last_endpoint = entry.resolved.clone();
+        core.endpoints.push(entry);
+        Ok(())
+    }
+
+    /// Stops listening on an endpoint given to [`bind`](Socket::bind) (as given, or as
+    /// resolved). Connections already accepted stay up.
+    pub fn unbind(&self, endpoint: &str) -> Result<()> {
+        let mut core = self.core.borrow_mut();
+        let entry = core.take_endpoint(endpoint, true)?;
+        self.release(&mut core, entry);
+        Ok(())
+    }
+
+    /// Drops the connection to an endpoint given to [`connect`](Socket::connect),
+    /// discarding messages still queued for it.
+    pub fn disconnect(&self, endpoint: &str) -> Result<()> {
+        let mut core = self.core.borrow_mut();
+        let entry = core.take_endpoint(endpoint, false)?;
+        if let Some(id) = entry.pipe {
+            core.pattern.detach(id);
+        }
+        self.release(&mut core, entry);
+        Ok(())
+    }
+
+    fn release(&self, core: &mut Core, entry: EndpointEntry) {
+        match entry.attachment {
+            Attachment::Transport(handle) => handle.stop(),
+            Attachment::Inproc { name, pipe } => {
+                let mut registry = self.ctx.inner.inproc.lock();
+                match pipe {
+                    Some(id) => registry.cancel_pending(&name, id),
+                    None => {
+                        registry.unbind(&name, &core.inbox);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The endpoint of the last successful bind or connect, with a `*` port resolved.
+    pub fn last_endpoint(&self) -> String {
+        self.core.borrow().last_endpoint.clone()
+    }
+
+    // ----- sending -----
+
+    /// Sends a one-frame message (or the last frame of a multipart one), blocking while
+    /// the pattern has no room (up to the send timeout).
+    pub fn send(&self, msg: impl Into<Message>) -> Result<(), SendError<Message>> {
+        self.send_with(msg, SendFlags::NONE)
+    }
+
+    /// Sends a frame with more to follow in the same message.
+    pub fn send_more(&self, msg: impl Into<Message>) -> Result<(), SendError<Message>> {
+        self.send_with(msg, SendFlags::MORE)
+    }
+
+    /// Sends without blocking; on [`Error::WouldBlock`] the frame is handed back.
+    pub fn try_send(&self, msg: impl Into<Message>) -> Result<(), SendError<Message>> {
+        self.send_with(msg, SendFlags::DONT_WAIT)
+    }
+
+    /// Sends one frame with explicit flags. Frames sent with `more` are held until the
+    /// last frame, and the whole message then goes out atomically. If the last frame
+    /// fails, only it is handed back; the earlier ones stay pending for a retry.
+    pub fn send_with(&self, msg: impl Into<Message>, flags: SendFlags) -> Result<(), SendError<Message>> {
+        let frame = msg.into().0;
+        let mut core = self.core.borrow_mut();
+        if flags.more {
+            match &mut core.partial_send {
+                Some(m) => m.push(frame),
+                None => core.partial_send = Some(Msg::single(frame)),
+            }
+            return Ok(());
+        }
+        let whole = match core.partial_send.take() {
+            Some(mut m) => {
+                m.push(frame);
+                m
+            }
+            None => Msg::single(frame),
+        };
+        core.send_msg(whole, flags.dont_wait).map_err(|(error, mut msg)| {
+            // Hand back the last frame; keep the others for a retry.
+            let mut frames: Vec<Bytes> = msg.frames().cloned().collect();
+            let last = frames.pop().unwrap_or_default();
+            if !frames.is_empty() {
+                msg = Msg::from_frames(frames).expect("non-empty");
+                core.partial_send = Some(msg);
+            }
+            SendError { error, message: Message(last) }
+        })
+    }
+
+    /// Sends all `parts` as one multipart message, blocking as [`send`](Socket::send) does.
+    pub fn send_multipart<I, M>(&self, parts: I) -> Result<(), SendError<Vec<Message>>>
+    where
+        I: IntoIterator<Item = M>,
+        M: Into<Message>,
+    {
+        self.send_multipart_with(parts, false)
+    }
+
+    /// Sends all `parts` as one multipart message without blocking.
+    pub fn try_send_multipart<I, M>(&self, parts: I) -> Result<(), SendError<Vec<Message>>>
+    where
+        I: IntoIterator<Item = M>,
+        M: Into<Message>,
+    {
+        self.send_multipart_with(parts, true)
+    }
+
+    fn send_multipart_with<I, M>(&self, parts: I, dont_wait: bool) -> Result<(), SendError<Vec<Message>>>
+    where
+        I: IntoIterator<Item = M>,
+        M: Into<Message>,
+    {
+        let mut core = self.core.borrow_mut();
+        let frames = parts.into_iter().map(|p| p.into().0);
+        let msg = match core.partial_send.take() {
+            Some(mut m) => {
+                m.extend(frames);
+                Some(m)
+            }
+            None => Msg::from_frames(frames),
+        };
+        let Some(msg) = msg else {
+            return Err(SendError {
+                error: Error::InvalidOption("a message needs at least one frame"),
+                message: Vec::new(),
+            });
+        };
+        core.send_msg(msg, dont_wait).map_err(|(error, msg)| SendError {
+            error,
+            message: msg.into_frames().map(Message).collect(),
+        })
+    }
+
+    // ----- receiving -----
+
+    /// Receives the next frame, blocking until one arrives (up to the receive timeout).
+    /// [`more`](Socket::more) tells whether further frames of the same message follow.
+    pub fn recv(&self) -> Result<Message> {
+        self.recv_frame(false)
+    }
+
+    /// Receives the next frame without blocking ([`Error::WouldBlock`] if none).
+    pub fn try_recv(&self) -> Result<Message> {
+        self.recv_frame(true)
+    }
+
+    /// Receives a frame as a UTF-8 string; `Ok(Err(bytes))` if it is not UTF-8.
+    pub fn recv_string(&self) -> Result<std::result::Result<String, Vec<u8>>> {
+        let m = self.recv()?;
+        Ok(String::from_utf8(m.0.to_vec()).map_err(|e| e.into_bytes()))
+    }
+
+    /// Receives a whole message (the rest of it, if some frames were already read).
+    pub fn recv_multipart(&self) -> Result<Vec<Message>> {
+        self.recv_all(false)
+    }
+
+    /// Receives a whole message without blocking.
+    pub fn try_recv_multipart(&self) -> Result<Vec<Message>> {
+        self.recv_all(true)
+    }
+
+    /// True if the last frame received has more frames after it (libzmq's `ZMQ_RCVMORE`).
+    pub fn more(&self) -> bool {
+        !self.core.borrow().partial_recv.is_empty()
+    }
+
+    fn recv_frame(&self, dont_wait: bool) -> Result<Message> {
+        let mut core = self.core.borrow_mut();
+        if let Some(frame) = core.partial_recv.pop_front() {
+            return Ok(Message(frame));
+        }
+        let msg = core.recv_msg(dont_wait)?;
+        let mut frames = msg.into_frames();
+        let first = frames.next().unwrap_or_default();
+        core.partial_recv.extend(frames);
+        Ok(Message(first))
+    }
+
+    fn recv_all(&self, dont_wait: bool) -> Result<Vec<Message>> {
+        let mut core = self.core.borrow_mut();
+        if !core.partial_recv.is_empty() {
+            return Ok(core.partial_recv.drain(..).map(Message).collect());
+        }
+        let msg = core.recv_msg(dont_wait)?;
+        Ok(msg.into_frames().map(Message).collect())
+    }
+
+    // ----- options -----
+
+    /// SNDHWM: messages queued per peer before sends block (0 = no limit; default 1000).
+    /// Applies to connections made afterwards.
+    pub fn set_sndhwm(&self, hwm: u64) {
+        self.core.borrow_mut().options.send_hwm = hwm;
+    }
+    /// The send high-water mark.
+    pub fn sndhwm(&self) -> u64 {
+        self.core.borrow().options.send_hwm
+    }
+    /// RCVHWM: messages queued per peer before reading from it pauses (0 = no limit).
+    pub fn set_rcvhwm(&self, hwm: u64) {
+        self.core.borrow_mut().options.recv_hwm = hwm;
+    }
+    /// The receive high-water mark.
+    pub fn rcvhwm(&self) -> u64 {
+        self.core.borrow().options.recv_hwm
+    }
+    /// LINGER: how long pending messages may still be delivered after close
+    /// (`None` = until delivered, the default; `Some(ZERO)` = discard at once).
+    pub fn set_linger(&self, linger: Option<Duration>) {
+        self.core.borrow_mut().options.linger = linger;
+    }
+    /// The linger period.
+    pub fn linger(&self) -> Option<Duration> {
+        self.core.borrow().options.linger
+    }
+    /// SNDTIMEO: the longest a send blocks before failing with [`Error::TimedOut`]
+    /// (`None` = forever).
+    pub fn set_send_timeout(&self, timeout: Option<Duration>) {
+        self.core.borrow_mut().options.send_timeout = timeout;
+    }
+    /// RCVTIMEO: the longest a receive blocks before failing with [`Error::TimedOut`].
+    pub fn set_recv_timeout(&self, timeout: Option<Duration>) {
+        self.core.borrow_mut().options.recv_timeout = timeout;
+    }
+    /// ROUTING_ID: the identity announced to peers (1 to 255 bytes).
+    pub fn set_routing_id(&self, id: impl Into<Bytes>) -> Result<()> {
+        let id = id.into();
+        if id.is_empty() || id.len() > 255 {
+            return Err(Error::InvalidOption("routing id must be 1 to 255 bytes"));
+        }
+        self.core.borrow_mut().options.routing_id = id;
+        Ok(())
+    }
+    /// The routing id (empty if unset).
+    pub fn routing_id(&self) -> Bytes {
+        self.core.borrow().options.routing_id.clone()
+    }
+    /// RECONNECT_IVL: wait before redialling a lost or refused peer (`None` = never
+    /// reconnect; default 100 ms).
+    pub fn set_reconnect_ivl(&self, ivl: Option<Duration>) {
+        self.core.borrow_mut().options.reconnect_ivl = ivl;
+    }
+    /// HANDSHAKE_IVL: the deadline for the ZMTP handshake (`None` = none; default 30 s).
+    pub fn set_handshake_ivl(&self, ivl: Option<Duration>) {
+        self.core.borrow_mut().options.handshake_ivl = ivl;
+    }
+    /// MAXMSGSIZE: the largest inbound frame accepted; a peer sending a larger one is
+    /// disconnected (`None` = no limit, the default).
+    pub fn set_max_msg_size(&self, limit: Option<u64>) {
+        self.core.borrow_mut().options.max_msg_size = limit;
+    }
+    /// ROUTER_MANDATORY (ROUTER only): fail with [`Error::HostUnreachable`] for unknown
+    /// routing ids and block (or [`Error::WouldBlock`]) on a full peer instead of
+    /// silently dropping.
+    pub fn set_router_mandatory(&self, on: bool) -> Result<()> {
+        let mut core = self.core.borrow_mut();
+        if !core.pattern.set_flag(PatternFlag::RouterMandatory, on) {
+            return Err(Error::InvalidOption("ROUTER_MANDATORY applies to ROUTER sockets only"));
+        }
+        core.options.router_mandatory = on;
+        Ok(())
+    }
+
+    /// Connection events recorded since the last call (listening, accepted, connected,
+    /// handshake results, disconnects with their reason).
+    pub fn take_events(&self) -> Vec<SocketEvent> {
+        self.core.borrow().monitor.drain()
+    }
+
+    /// Number of peers the socket currently has pipes to.
+    pub fn peer_count(&self) -> usize {
+        let mut core = self.core.borrow_mut();
+        core.adopt_new_pipes();
+        core.pattern.peer_count()
+    }
+}
+
+impl Core {
+    fn link(&self) -> SocketLink {
+        let o = &self.options;
+        let mut options = LinkOptions::new(self.socket_type);
+        options.routing_id = o.routing_id.clone();
+        options.send_hwm = o.send_hwm;
+        options.recv_hwm = o.recv_hwm;
+        options.reconnect_ivl = o.reconnect_ivl;
+        options.handshake_ivl = o.handshake_ivl;
+        options.max_msg_size = o.max_msg_size;
+        SocketLink {
+            inbox: self.inbox.clone(),
+            monitor: self.monitor.clone(),
+            options: Arc::new(options),
+        }
+    }
+
+    fn inproc_peer(&self) -> InprocPeer {
+        InprocPeer {
+            inbox: self.inbox.clone(),
+            socket_type: self.socket_type,
+            send_hwm: self.options.send_hwm,
+            recv_hwm: self.options.recv_hwm,
+            routing_id: self.options.routing_id.clone(),
+        }
+    }
+
+    fn take_endpoint(&mut self, endpoint: &str, bound: bool) -> Result<EndpointEntry> {
+        let pos = self
+            .endpoints
+            .iter()
+            .rposition(|e| e.bound == bound && (e.requested == endpoint || e.resolved == endpoint))
+            .ok_or_else(|| Error::UnknownEndpoint(endpoint.to_string()))?;
+        Ok(self.endpoints.remove(pos))
+    }
+
+    /// Moves pipes that transports created since the last look into the pattern.
+    #[inline]
+    fn adopt_new_pipes(&mut self) {
+        self.inbox.take_new(&mut self.adopt);
+        for pipe in self.adopt.drain(..) {
+            self.pattern.attach(pipe);
+        }
+    }
+
+    fn deadline(timeout: Option<Duration>) -> Option<Instant> {
+        timeout.map(|t| Instant::now() + t)
+    }
+
+    fn send_msg(&mut self, mut msg: Msg, dont_wait: bool) -> Result<(), (Error, Msg)> {
+        self.adopt_new_pipes();
+        let mut deadline = None;
+        let mut first = true;
+        loop {
+            match self.pattern.send(msg) {
+                Ok(()) => return Ok(()),
+                Err(failure) => {
+                    msg = failure.msg;
+                    let error = match failure.kind {
+                        SendErrorKind::WouldBlock => None,
+                        SendErrorKind::WrongState => Some(Error::WrongState),
+                        SendErrorKind::NotSupported => Some(Error::NotSupported),
+                        SendErrorKind::HostUnreachable => Some(Error::HostUnreachable),
+                    };
+                    if let Some(e) = error {
+                        return Err((e, msg));
+                    }
+                }
+            }
+            if dont_wait {
+                return Err((Error::WouldBlock, msg));
+            }
+            if first {
+                deadline = Self::deadline(self.options.send_timeout);
+                first = false;
+            }
+            if !self.wait(deadline) {
+                return Err((Error::TimedOut, msg));
+            }
+        }
+    }
+
+    fn recv_msg(&mut self, dont_wait: bool) -> Result<Msg> {
+        self.adopt_new_pipes();
+        let mut deadline = None;
+        let mut first = true;
+        loop {
+            match self.pattern.recv() {
+                Ok(msg) => return Ok(msg),
+                Err(RecvErrorKind::WrongState) => return Err(Error::WrongState),
+                Err(RecvErrorKind::NotSupported) => return Err(Error::NotSupported),
+                Err(RecvErrorKind::WouldBlock) => {}
+            }
+            if dont_wait {
+                return Err(Error::WouldBlock);
+            }
+            if first {
+                deadline = Self::deadline(self.options.recv_timeout);
+                first = false;
+            }
+            if !self.wait(deadline) {
+                return Err(Error::TimedOut);
+            }
+        }
+    }
+
+    /// Waits for any wake-up of this socket; false on timeout. New pipes are adopted.
+    fn wait(&mut self, deadline: Option<Instant>) -> bool {
+        let woken = self.inbox.signal().wait_until(deadline);
+        self.adopt_new_pipes();
+        woken
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        let core = self.core.get_mut();
+        core.inbox.close(core.options.linger);
+        let endpoints = std::mem::take(&mut core.endpoints);
+        let mut core = self.core.borrow_mut();
+        for entry in endpoints {
+            self.release(&mut core, entry);
+        }
+        // Dropping the pattern drops every pipe end: I/O threads deliver what is queued
+        // within the linger period, inproc peers can still read what is in their pipes.
+        core.pattern = Box::<Push>::default();
+    }
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let core = self.core.borrow();
+        f.debug_struct("Socket")
+            .field("type", &core.socket_type)
+            .field("last_endpoint", &core.last_endpoint)
+            .finish()
+    }
+}

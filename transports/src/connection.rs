@@ -1,0 +1,610 @@
+//! One ZMTP connection: drives an [`Engine`] over a [`Stream`] and moves messages between
+//! the wire and the socket's pipe.
+//!
+//! The same handler serves both sides. An accepted connection lives as long as its
+//! stream. A connecting one outlives its streams: when the link drops it waits the
+//! reconnect interval and dials again, keeping its pipe (and the messages queued in it)
+//! so that sends made while the peer is away are delivered once it is back, as libzmq
+//! does with `ZMQ_IMMEDIATE=0`.
+//!
+//! ## The message path
+//! Inbound: read up to [`READ_CHUNK`] bytes at a time into one buffer, let the engine
+//! split frames off it without copying, assemble messages and *stage* them in the pipe,
+//! then publish the whole batch with one `flush` (one lock, at most one wake-up). When
+//! the pipe reaches the receive high-water mark, reading stops; the socket's next credit
+//! wakes us and decoding resumes from the buffered bytes.
+//!
+//! Outbound: pop messages until about [`WRITE_BATCH`] bytes are encoded, then write them
+//! with one system call, so a burst of small messages costs one `write` per batch.
+
+use std::io::{self, ErrorKind, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::BytesMut;
+use ferrozmq_engine::{Engine, EngineConfig, EngineError, Event, PeerInfo};
+use ferrozmq_patterns::pipe::Pop;
+use ferrozmq_patterns::{pipe_pair, Inbox, Msg, PipeEnd, Side};
+use ferrozmq_reactor::{mio, Cx, Handler, Notifier, TimerId};
+
+use crate::monitor::{EventKind, Monitor};
+use crate::options::LinkOptions;
+use crate::stream::Stream;
+use crate::NotifierWake;
+
+/// Bytes read per system call.
+pub const READ_CHUNK: usize = 16 * 1024;
+/// The most bytes one read asks for (a large frame arrives over several reads).
+const MAX_READ: usize = 256 * 1024;
+/// Bytes encoded before they are written out.
+pub const WRITE_BATCH: usize = 64 * 1024;
+/// Reads per callback before yielding to other handlers.
+const READS_PER_TURN: usize = 32;
+
+/// Lets the socket ask a connecter to stop (disconnect / unbind).
+#[derive(Default)]
+pub struct StopFlag(AtomicBool);
+
+impl StopFlag {
+    /// Raises the flag.
+    pub fn raise(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+    /// True once raised.
+    pub fn is_raised(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// Where a connection came from.
+pub(crate) enum Origin {
+    Accepted,
+    Connect {
+        dial: Box<dyn FnMut() -> io::Result<Stream> + Send>,
+        stop: Arc<StopFlag>,
+    },
+}
+
+/// What the socket side shares with all its connections.
+#[derive(Clone)]
+pub struct SocketLink {
+    /// Where new pipes go and where socket closure is announced.
+    pub inbox: Arc<Inbox>,
+    /// Where connection events are recorded.
+    pub monitor: Arc<Monitor>,
+    /// Settings.
+    pub options: Arc<LinkOptions>,
+}
+
+/// A live stream and the protocol state on it.
+struct Link {
+    stream: Stream,
+    engine: Option<Engine>,
+    input: BytesMut,
+    connected: bool,
+    readable: bool,
+    writable: bool,
+    assembling: Option<Msg>,
+    peer: String,
+}
+
+/// Why a link ended.
+enum LinkEnd {
+    Io(io::Error),
+    Eof,
+    Protocol(EngineError),
+    /// The socket refused the peer (e.g. a second PAIR peer) or closed during the handshake.
+    Refused,
+}
+
+impl std::fmt::Display for LinkEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LinkEnd::Io(e) => write!(f, "i/o error: {e}"),
+            LinkEnd::Eof => f.write_str("connection closed by peer"),
+            LinkEnd::Protocol(e) => write!(f, "protocol error: {e}"),
+            LinkEnd::Refused => f.write_str("peer refused by the socket"),
+        }
+    }
+}
+
+pub(crate) struct Connection {
+    origin: Origin,
+    endpoint: String,
+    socket: SocketLink,
+    notifier: Notifier,
+    pipe: Option<PipeEnd>,
+    link: Option<Link>,
+    /// The socket closed its end of the pipe: deliver what is left, then go.
+    socket_gone: bool,
+    /// Nothing more will come out of the pipe.
+    outbound_drained: bool,
+    reconnect_timer: Option<TimerId>,
+    linger_timer: Option<TimerId>,
+}
+
+impl Connection {
+    pub(crate) fn accepted(stream: Stream, endpoint: String, socket: SocketLink, notifier: Notifier) -> Self {
+        let mut c = Connection::new(Origin::Accepted, endpoint, socket, notifier, None);
+        c.link = Some(Link::new(stream, true));
+        c
+    }
+
+    pub(crate) fn connecting(
+        dial: Box<dyn FnMut() -> io::Result<Stream> + Send>,
+        stop: Arc<StopFlag>,
+        endpoint: String,
+        socket: SocketLink,
+        notifier: Notifier,
+        pipe: Option<PipeEnd>,
+    ) -> Self {
+        Connection::new(Origin::Connect { dial, stop }, endpoint, socket, notifier, pipe)
+    }
+
+    fn new(origin: Origin, endpoint: String, socket: SocketLink, notifier: Notifier, pipe: Option<PipeEnd>) -> Self {
+        Connection {
+            origin,
+            endpoint,
+            socket,
+            notifier,
+            pipe,
+            link: None,
+            socket_gone: false,
+            outbound_drained: false,
+            reconnect_timer: None,
+            linger_timer: None,
+        }
+    }
+
+    fn is_connecter(&self) -> bool {
+        matches!(self.origin, Origin::Connect { .. })
+    }
+
+    fn stop_requested(&self) -> bool {
+        match &self.origin {
+            Origin::Connect { stop, .. } => stop.is_raised(),
+            Origin::Accepted => false,
+        }
+    }
+
+    /// Starts a connect attempt; on immediate failure schedules the next one.
+    fn dial(&mut self, cx: &mut Cx<'_>) {
+        let Origin::Connect { dial, .. } = &mut self.origin else {
+            return;
+        };
+        match dial() {
+            Ok(stream) => {
+                let mut link = Link::new(stream, false);
+                if let Err(e) = cx.registry().register(
+                    &mut link.stream,
+                    cx.token(),
+                    mio::Interest::READABLE | mio::Interest::WRITABLE,
+                ) {
+                    self.socket.monitor.record(EventKind::ConnectRetried, &self.endpoint, e.to_string());
+                    self.schedule_reconnect(cx);
+                    return;
+                }
+                self.link = Some(link);
+            }
+            Err(e) => {
+                self.socket.monitor.record(EventKind::ConnectRetried, &self.endpoint, e.to_string());
+                self.schedule_reconnect(cx);
+            }
+        }
+    }
+
+    fn schedule_reconnect(&mut self, cx: &mut Cx<'_>) {
+        match self.socket.options.reconnect_ivl {
+            Some(ivl) => self.reconnect_timer = Some(cx.set_timer(Instant::now() + ivl)),
+            None => cx.close(),
+        }
+    }
+
+    /// Everything a callback does: move bytes and messages, then decide whether to stay.
+    fn drive(&mut self, cx: &mut Cx<'_>) {
+        if self.stop_requested() {
+            cx.close();
+            return;
+        }
+        if self.link.is_some() {
+            if let Err(end) = self.pump(cx) {
+                self.link_ended(cx, end);
+            }
+        } else {
+            self.poll_closed_socket();
+        }
+        self.maybe_finish(cx);
+    }
+
+    /// Notices the socket's closure while no link is up (nothing else polls the pipe).
+    fn poll_closed_socket(&mut self) {
+        if self.socket_gone {
+            return;
+        }
+        match &mut self.pipe {
+            Some(pipe) => {
+                if pipe.tx.is_reader_closed() {
+                    self.socket_gone = true;
+                }
+            }
+            None => self.socket_gone = self.socket.inbox.is_closed(),
+        }
+    }
+
+    fn maybe_finish(&mut self, cx: &mut Cx<'_>) {
+        if !self.socket_gone {
+            return;
+        }
+        let deadline = self.socket.inbox.linger_deadline();
+        let nothing_left = match &mut self.pipe {
+            None => true,
+            Some(pipe) => {
+                if !self.outbound_drained {
+                    self.outbound_drained = pipe.rx.is_closed_and_drained();
+                }
+                self.outbound_drained
+            }
+        };
+        let output_empty = self
+            .link
+            .as_mut()
+            .is_none_or(|l| l.engine.as_mut().is_none_or(|e| e.output().is_empty()));
+        let expired = deadline.is_some_and(|d| Instant::now() >= d);
+        if (nothing_left && output_empty) || expired {
+            cx.close();
+        } else if let (Some(d), None) = (deadline, self.linger_timer) {
+            self.linger_timer = Some(cx.set_timer(d));
+        }
+    }
+
+    /// Moves data until nothing more can move. Errors end the link.
+    fn pump(&mut self, cx: &mut Cx<'_>) -> Result<(), LinkEnd> {
+        let link = self.link.as_mut().expect("pump needs a link");
+        if !link.connected {
+            if !link.writable && !link.readable {
+                return Ok(());
+            }
+            if let Some(e) = link.stream.take_error().map_err(LinkEnd::Io)? {
+                return Err(LinkEnd::Io(e));
+            }
+            match link.stream.check_connected() {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::NotConnected => return Ok(()),
+                Err(e) => return Err(LinkEnd::Io(e)),
+            }
+            link.connected = true;
+            link.peer = link.stream.peer_description();
+            self.socket.monitor.record(EventKind::Connected, &self.endpoint, link.peer.clone());
+            self.start_engine(cx);
+        }
+        let mut reads = 0;
+        loop {
+            let mut progress = self.decode_input(cx)?;
+            progress |= self.read_some(&mut reads)?;
+            progress |= self.decode_input(cx)?;
+            progress |= self.write_some()?;
+            if !progress {
+                break;
+            }
+            if reads >= READS_PER_TURN {
+                // More may be waiting; come back after others had their turn.
+                self.notifier.notify();
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn start_engine(&mut self, cx: &mut Cx<'_>) {
+        let opts = &self.socket.options;
+        let mut config = EngineConfig::new(opts.socket_type);
+        config.routing_id = opts.routing_id.clone();
+        config.max_msg_size = opts.max_msg_size;
+        config.handshake_timeout = opts.handshake_ivl;
+        config.as_server = !self.is_connecter();
+        let now = Instant::now();
+        let engine = Engine::new(config, now);
+        if let Some(deadline) = engine.poll_timeout() {
+            cx.set_timer(deadline);
+        }
+        let link = self.link.as_mut().expect("link");
+        link.engine = Some(engine);
+    }
+
+    /// Reads once if the stream may have data and the socket has room. True if bytes came.
+    fn read_some(&mut self, reads: &mut usize) -> Result<bool, LinkEnd> {
+        let link = self.link.as_mut().expect("link");
+        if !link.readable || link.engine.is_none() || self.inbound_full() {
+            return Ok(false);
+        }
+        let link = self.link.as_mut().expect("link");
+        // The hint can be as large as the peer's announced frame size: cap what one read
+        // may allocate, the rest of a big frame comes in later reads.
+        let hint = link.engine.as_ref().map_or(1, |e| e.input_hint());
+        let want = hint.clamp(READ_CHUNK, MAX_READ);
+        let start = link.input.len();
+        link.input.resize(start + want, 0);
+        *reads += 1;
+        match link.stream.read(&mut link.input[start..]) {
+            Ok(0) => {
+                link.input.truncate(start);
+                Err(LinkEnd::Eof)
+            }
+            Ok(n) => {
+                link.input.truncate(start + n);
+                Ok(true)
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                link.input.truncate(start);
+                link.readable = false;
+                Ok(false)
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {
+                link.input.truncate(start);
+                Ok(true)
+            }
+            Err(e) => {
+                link.input.truncate(start);
+                Err(LinkEnd::Io(e))
+            }
+        }
+    }
+
+    /// True if the socket's inbound pipe is at its high-water mark.
+    fn inbound_full(&mut self) -> bool {
+        match &mut self.pipe {
+            Some(pipe) => !pipe.tx.has_room(),
+            None => false,
+        }
+    }
+
+    /// Decodes buffered input into messages until it runs out or the pipe is full.
+    fn decode_input(&mut self, cx: &mut Cx<'_>) -> Result<bool, LinkEnd> {
+        let mut progress = false;
+        let mut staged = false;
+        loop {
+            if self.inbound_full() {
+                break;
+            }
+            let link = self.link.as_mut().expect("link");
+            let Some(engine) = link.engine.as_mut() else { break };
+            if link.input.is_empty() {
+                break;
+            }
+            let event = match engine.handle_input(&mut link.input) {
+                Ok(Some(event)) => event,
+                Ok(None) => break,
+                Err(e) => {
+                    if staged {
+                        self.flush_inbound();
+                    }
+                    return Err(LinkEnd::Protocol(e));
+                }
+            };
+            progress = true;
+            match event {
+                Event::Frame { data, more } => {
+                    let msg = match link.assembling.take() {
+                        None => Msg::single(data),
+                        Some(mut m) => {
+                            m.push(data);
+                            m
+                        }
+                    };
+                    if more {
+                        link.assembling = Some(msg);
+                    } else if let Some(pipe) = &mut self.pipe {
+                        pipe.tx.stage(msg);
+                        staged = true;
+                    }
+                }
+                Event::Ready(peer) => self.handshake_done(cx, peer)?,
+                // Subscriptions matter to PUB/XPUB, which come with a later issue.
+                Event::Subscribe(_) | Event::Cancel(_) => {}
+            }
+        }
+        if staged {
+            self.flush_inbound();
+        }
+        Ok(progress)
+    }
+
+    fn flush_inbound(&mut self) {
+        if let Some(pipe) = &mut self.pipe {
+            if !pipe.tx.flush() {
+                self.socket_gone = true;
+            }
+        }
+    }
+
+    fn handshake_done(&mut self, _cx: &mut Cx<'_>, peer: PeerInfo) -> Result<(), LinkEnd> {
+        let detail = format!("peer {} (ZMTP 3.{})", peer.socket_type.name(), peer.minor_version);
+        self.socket.monitor.record(EventKind::HandshakeSucceeded, &self.endpoint, detail);
+        if self.pipe.is_some() {
+            return Ok(());
+        }
+        let opts = &self.socket.options;
+        let (ours, theirs) = pipe_pair(
+            Side {
+                wake: Arc::new(NotifierWake(self.notifier.clone())),
+                send_hwm: opts.recv_hwm,
+                routing_id: peer.routing_id,
+            },
+            Side {
+                wake: self.socket.inbox.waker(),
+                send_hwm: opts.send_hwm,
+                routing_id: opts.routing_id.clone(),
+            },
+        );
+        self.socket.inbox.attach(theirs).map_err(|_| LinkEnd::Refused)?;
+        self.pipe = Some(ours);
+        Ok(())
+    }
+
+    /// Encodes queued messages and writes them. True if anything was written.
+    fn write_some(&mut self) -> Result<bool, LinkEnd> {
+        let link = self.link.as_mut().expect("link");
+        let Some(engine) = link.engine.as_mut() else {
+            return Ok(false);
+        };
+        if engine.is_ready() && !self.outbound_drained {
+            if let Some(pipe) = &mut self.pipe {
+                while engine.output().len() < WRITE_BATCH {
+                    match pipe.rx.pop() {
+                        Pop::Msg(msg) => {
+                            let last = msg.len() - 1;
+                            for (i, frame) in msg.frames().enumerate() {
+                                engine.send_frame(frame, i != last);
+                            }
+                        }
+                        Pop::Empty => break,
+                        Pop::Closed => {
+                            self.socket_gone = true;
+                            self.outbound_drained = true;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        if !link.writable || engine.output().is_empty() {
+            return Ok(false);
+        }
+        let out = engine.output();
+        match link.stream.write(out) {
+            Ok(n) => {
+                bytes::Buf::advance(out, n);
+                Ok(n > 0)
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                link.writable = false;
+                Ok(false)
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => Ok(true),
+            Err(e) => Err(LinkEnd::Io(e)),
+        }
+    }
+
+    fn link_ended(&mut self, cx: &mut Cx<'_>, end: LinkEnd) {
+        let handshaking = self
+            .link
+            .as_ref()
+            .is_some_and(|l| l.connected && l.engine.as_ref().is_some_and(|e| !e.is_ready()));
+        let was_connected = self.link.as_ref().is_some_and(|l| l.connected);
+        let kind = if handshaking && matches!(end, LinkEnd::Protocol(_)) {
+            EventKind::HandshakeFailed
+        } else if was_connected {
+            EventKind::Disconnected
+        } else {
+            EventKind::ConnectRetried
+        };
+        self.socket.monitor.record(kind, &self.endpoint, end.to_string());
+        if let Some(mut link) = self.link.take() {
+            // The stream closes on drop, which also removes it from the poll.
+            let _ = cx.registry().deregister(&mut link.stream);
+        }
+        let retry = self.is_connecter()
+            && match &end {
+                LinkEnd::Protocol(EngineError::HandshakeTimeout) => true,
+                // libzmq stops reconnecting after a protocol error: the peer is not
+                // something we can talk to, and hammering it would not change that.
+                LinkEnd::Protocol(_) | LinkEnd::Refused => false,
+                LinkEnd::Io(_) | LinkEnd::Eof => true,
+            };
+        if !retry {
+            cx.close();
+            return;
+        }
+        if self.socket.options.pipe_after_handshake() {
+            self.pipe = None;
+        }
+        if self.socket_gone && (self.outbound_drained || self.pipe.is_none()) {
+            cx.close();
+            return;
+        }
+        self.schedule_reconnect(cx);
+    }
+}
+
+impl Link {
+    fn new(stream: Stream, connected: bool) -> Link {
+        stream.configure();
+        let peer = if connected { stream.peer_description() } else { String::new() };
+        Link {
+            stream,
+            engine: None,
+            input: BytesMut::with_capacity(READ_CHUNK),
+            connected,
+            readable: true,
+            writable: true,
+            assembling: None,
+            peer,
+        }
+    }
+}
+
+impl Handler for Connection {
+    fn start(&mut self, cx: &mut Cx<'_>) {
+        cx.bind(&self.notifier);
+        if let Some(link) = &mut self.link {
+            if let Err(e) = cx.registry().register(
+                &mut link.stream,
+                cx.token(),
+                mio::Interest::READABLE | mio::Interest::WRITABLE,
+            ) {
+                self.socket.monitor.record(EventKind::Disconnected, &self.endpoint, e.to_string());
+                cx.close();
+                return;
+            }
+            self.socket.monitor.record(EventKind::Accepted, &self.endpoint, link.peer.clone());
+            self.start_engine(cx);
+        } else {
+            self.dial(cx);
+        }
+        self.drive(cx);
+    }
+
+    fn ready(&mut self, cx: &mut Cx<'_>, event: &mio::event::Event) {
+        if let Some(link) = &mut self.link {
+            if event.is_readable() || event.is_read_closed() || event.is_error() {
+                link.readable = true;
+            }
+            if event.is_writable() || event.is_write_closed() || event.is_error() {
+                link.writable = true;
+            }
+        }
+        self.drive(cx);
+    }
+
+    fn wake(&mut self, cx: &mut Cx<'_>) {
+        self.drive(cx);
+    }
+
+    fn timeout(&mut self, cx: &mut Cx<'_>, id: TimerId) {
+        if self.reconnect_timer == Some(id) {
+            self.reconnect_timer = None;
+            if self.link.is_none() && !self.stop_requested() {
+                self.dial(cx);
+            }
+        } else if self.linger_timer == Some(id) {
+            self.linger_timer = None;
+        } else if let Some(link) = &mut self.link {
+            if let Some(engine) = &mut link.engine {
+                if let Err(e) = engine.handle_timeout(Instant::now()) {
+                    self.link_ended(cx, LinkEnd::Protocol(e));
+                    self.maybe_finish(cx);
+                    return;
+                }
+            }
+        }
+        self.drive(cx);
+    }
+
+    fn shutdown(&mut self, cx: &mut Cx<'_>) {
+        // The context is going away, so every socket has closed: linger as usual, but
+        // a connection that never got a pipe has nothing to deliver.
+        self.socket_gone = true;
+        self.drive(cx);
+    }
+}

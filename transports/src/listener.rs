@@ -1,0 +1,94 @@
+//! A bound tcp or ipc endpoint: accepts connections and spawns a [`Connection`] for each.
+
+use std::io::ErrorKind;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ferrozmq_reactor::{mio, Cx, Handler, Notifier};
+
+use crate::connection::{Connection, SocketLink, StopFlag};
+use crate::monitor::EventKind;
+use crate::stream::Listener;
+
+pub(crate) struct ListenerHandler {
+    pub(crate) listener: Listener,
+    pub(crate) endpoint: String,
+    pub(crate) socket: SocketLink,
+    pub(crate) stop: Arc<StopFlag>,
+    pub(crate) notifier: Notifier,
+    /// The socket file to remove when the listener goes (ipc only).
+    pub(crate) ipc_path: Option<PathBuf>,
+}
+
+impl ListenerHandler {
+    fn should_stop(&self) -> bool {
+        self.stop.is_raised() || self.socket.inbox.is_closed()
+    }
+
+    fn accept_all(&mut self, cx: &mut Cx<'_>) {
+        loop {
+            match self.listener.accept() {
+                Ok(stream) => {
+                    let notifier = cx.handle().notifier();
+                    cx.spawn(Box::new(Connection::accepted(
+                        stream,
+                        self.endpoint.clone(),
+                        self.socket.clone(),
+                        notifier,
+                    )));
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // Typically EMFILE: the pending connection stays queued in the kernel
+                    // and the next readiness event retries it.
+                    self.socket.monitor.record(EventKind::Closed, &self.endpoint, format!("accept failed: {e}"));
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl Handler for ListenerHandler {
+    fn start(&mut self, cx: &mut Cx<'_>) {
+        cx.bind(&self.notifier);
+        if self.should_stop() {
+            cx.close();
+            return;
+        }
+        if let Err(e) = cx
+            .registry()
+            .register(&mut self.listener, cx.token(), mio::Interest::READABLE)
+        {
+            self.socket.monitor.record(EventKind::Closed, &self.endpoint, e.to_string());
+            cx.close();
+            return;
+        }
+        self.accept_all(cx);
+    }
+
+    fn ready(&mut self, cx: &mut Cx<'_>, _event: &mio::event::Event) {
+        if self.should_stop() {
+            cx.close();
+            return;
+        }
+        self.accept_all(cx);
+    }
+
+    fn wake(&mut self, cx: &mut Cx<'_>) {
+        if self.should_stop() {
+            cx.close();
+        }
+    }
+}
+
+impl Drop for ListenerHandler {
+    fn drop(&mut self) {
+        self.socket.monitor.record(EventKind::Closed, &self.endpoint, "");
+        if let Some(path) = &self.ipc_path {
+            // Someone else may have replaced the file; nothing to do about that here.
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! The per-socket settings transports need, captured when bind/connect is called.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use ferrozmq_engine::SocketType;
+
+/// Settings a connection uses for its whole life.
+#[derive(Clone, Debug)]
+pub struct LinkOptions {
+    /// Our socket type (sent in READY, checked against the peer's).
+    pub socket_type: SocketType,
+    /// Our routing id (ZMTP `Identity`).
+    pub routing_id: Bytes,
+    /// Messages the socket may queue towards one peer.
+    pub send_hwm: u64,
+    /// Messages one peer may queue towards the socket.
+    pub recv_hwm: u64,
+    /// Delay before reconnecting; `None` disables reconnection.
+    pub reconnect_ivl: Option<Duration>,
+    /// Handshake deadline; `None` for none.
+    pub handshake_ivl: Option<Duration>,
+    /// Largest inbound frame accepted; `None` for no limit.
+    pub max_msg_size: Option<u64>,
+}
+
+impl LinkOptions {
+    /// libzmq's defaults for a socket of `socket_type`.
+    pub fn new(socket_type: SocketType) -> Self {
+        LinkOptions {
+            socket_type,
+            routing_id: Bytes::new(),
+            send_hwm: 1000,
+            recv_hwm: 1000,
+            reconnect_ivl: Some(Duration::from_millis(100)),
+            handshake_ivl: Some(Duration::from_secs(30)),
+            max_msg_size: None,
+        }
+    }
+
+    /// True if the socket needs the peer's identity before it can use a pipe (ROUTER),
+    /// so pipes are created at handshake time even on the connecting side.
+    pub fn pipe_after_handshake(&self) -> bool {
+        self.socket_type == SocketType::Router
+    }
+}
