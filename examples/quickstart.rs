@@ -94,8 +94,13 @@ fn main() -> Result<(), Error> {
     let mut per_worker = std::collections::BTreeMap::new();
     for _ in 0..tasks {
         let parts = sink.recv_multipart()?;
-        *per_worker.entry(parts[0].as_str().unwrap_or("?").to_string()).or_insert(0) += 1;
-        total += parts[1].as_str().and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+        *per_worker
+            .entry(parts[0].as_str().unwrap_or("?").to_string())
+            .or_insert(0) += 1;
+        total += parts[1]
+            .as_str()
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(0);
     }
     for _ in 0..3 {
         ventilator.send("")?; // one stop signal per worker
@@ -103,7 +108,10 @@ fn main() -> Result<(), Error> {
     for w in workers {
         w.join().expect("worker")?;
     }
-    println!("sum of squares 1..={tasks} = {total} (expected {})", tasks * (tasks + 1) * (2 * tasks + 1) / 6);
+    println!(
+        "sum of squares 1..={tasks} = {total} (expected {})",
+        tasks * (tasks + 1) * (2 * tasks + 1) / 6
+    );
     println!("jobs per worker: {per_worker:?}");
     println!("\ndone in {:?}", started.elapsed());
     Ok(())

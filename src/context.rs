@@ -90,6 +90,8 @@ impl Default for Context {
 
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Context").field("io_threads", &self.io_threads()).finish()
+        f.debug_struct("Context")
+            .field("io_threads", &self.io_threads())
+            .finish()
     }
 }

@@ -54,9 +54,16 @@ impl fmt::Display for Error {
             Error::AddressInUse => f.write_str("address already in use"),
             Error::UnknownEndpoint(e) => write!(f, "not bound or connected to {e}"),
             Error::IncompatibleSocketType { ours, peer } => {
-                write!(f, "{} socket cannot talk to {} socket", ours.name(), peer.name())
+                write!(
+                    f,
+                    "{} socket cannot talk to {} socket",
+                    ours.name(),
+                    peer.name()
+                )
             }
-            Error::UnsupportedSocketType(t) => write!(f, "{} sockets are not implemented yet", t.name()),
+            Error::UnsupportedSocketType(t) => {
+                write!(f, "{} sockets are not implemented yet", t.name())
+            }
             Error::InvalidOption(why) => write!(f, "invalid option: {why}"),
             Error::Io(e) => e.fmt(f),
         }
@@ -93,7 +100,9 @@ impl From<InprocError> for Error {
     fn from(e: InprocError) -> Self {
         match e {
             InprocError::AddressInUse => Error::AddressInUse,
-            InprocError::IncompatibleSocketType { ours, peer } => Error::IncompatibleSocketType { ours, peer },
+            InprocError::IncompatibleSocketType { ours, peer } => {
+                Error::IncompatibleSocketType { ours, peer }
+            }
         }
     }
 }
@@ -116,7 +125,9 @@ impl<T> SendError<T> {
 
 impl<T> fmt::Debug for SendError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SendError").field("error", &self.error).finish_non_exhaustive()
+        f.debug_struct("SendError")
+            .field("error", &self.error)
+            .finish_non_exhaustive()
     }
 }
 

@@ -14,10 +14,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ferrozmq_patterns::{
-    Dealer, Inbox, Msg, Pair, Pattern, PatternFlag, PipeEnd, PipeId, Pull, Push, RecvErrorKind, Rep, Req, Router,
-    SendErrorKind,
+    Dealer, Inbox, Msg, Pair, Pattern, PatternFlag, PipeEnd, PipeId, Pull, Push, RecvErrorKind,
+    Rep, Req, Router, SendErrorKind,
 };
-use ferrozmq_transports::{Endpoint, EndpointHandle, InprocPeer, LinkOptions, Monitor, SocketEvent, SocketLink};
+use ferrozmq_transports::{
+    Endpoint, EndpointHandle, InprocPeer, LinkOptions, Monitor, SocketEvent, SocketLink,
+};
 
 use crate::context::Context;
 use crate::error::{Error, Result, SendError};
@@ -36,11 +38,20 @@ pub struct SendFlags {
 
 impl SendFlags {
     /// Block, last frame.
-    pub const NONE: SendFlags = SendFlags { dont_wait: false, more: false };
+    pub const NONE: SendFlags = SendFlags {
+        dont_wait: false,
+        more: false,
+    };
     /// Don't block.
-    pub const DONT_WAIT: SendFlags = SendFlags { dont_wait: true, more: false };
+    pub const DONT_WAIT: SendFlags = SendFlags {
+        dont_wait: true,
+        more: false,
+    };
     /// More frames follow.
-    pub const MORE: SendFlags = SendFlags { dont_wait: false, more: true };
+    pub const MORE: SendFlags = SendFlags {
+        dont_wait: false,
+        more: true,
+    };
 }
 
 enum Attachment {
@@ -136,13 +147,17 @@ impl Socket {
                     requested: endpoint.to_string(),
                     resolved: parsed.to_string(),
                     bound: true,
-                    attachment: Attachment::Inproc { name: name.clone(), pipe: None },
+                    attachment: Attachment::Inproc {
+                        name: name.clone(),
+                        pipe: None,
+                    },
                     pipe: None,
                 }
             }
             _ => {
                 let link = core.link();
-                let (resolved, handle) = ferrozmq_transports::bind(self.ctx.pick_reactor(), &parsed, link)?;
+                let (resolved, handle) =
+                    ferrozmq_transports::bind(self.ctx.pick_reactor(), &parsed, link)?;
                 EndpointEntry {
                     requested: endpoint.to_string(),
                     resolved,
@@ -174,13 +189,17 @@ impl Socket {
                     requested: endpoint.to_string(),
                     resolved: parsed.to_string(),
                     bound: false,
-                    attachment: Attachment::Inproc { name: name.clone(), pipe: Some(id) },
+                    attachment: Attachment::Inproc {
+                        name: name.clone(),
+                        pipe: Some(id),
+                    },
                     pipe: Some(id),
                 }
             }
             _ => {
                 let link = core.link();
-                let (handle, pipe) = ferrozmq_transports::connect(self.ctx.pick_reactor(), &parsed, link)?;
+                let (handle, pipe) =
+                    ferrozmq_transports::connect(self.ctx.pick_reactor(), &parsed, link)?;
                 let id = pipe.as_ref().map(|p| p.id);
                 if let Some(pipe) = pipe {
                     core.pattern.attach(pipe);
@@ -261,7 +280,11 @@ impl Socket {
     /// Sends one frame with explicit flags. Frames sent with `more` are held until the
     /// last frame, and the whole message then goes out atomically. If the last frame
     /// fails, only it is handed back; the earlier ones stay pending for a retry.
-    pub fn send_with(&self, msg: impl Into<Message>, flags: SendFlags) -> Result<(), SendError<Message>> {
+    pub fn send_with(
+        &self,
+        msg: impl Into<Message>,
+        flags: SendFlags,
+    ) -> Result<(), SendError<Message>> {
         let frame = msg.into().0;
         let mut core = self.core.borrow_mut();
         if flags.more {
@@ -278,16 +301,20 @@ impl Socket {
             }
             None => Msg::single(frame),
         };
-        core.send_msg(whole, flags.dont_wait).map_err(|(error, mut msg)| {
-            // Hand back the last frame; keep the others for a retry.
-            let mut frames: Vec<Bytes> = msg.frames().cloned().collect();
-            let last = frames.pop().unwrap_or_default();
-            if !frames.is_empty() {
-                msg = Msg::from_frames(frames).expect("non-empty");
-                core.partial_send = Some(msg);
-            }
-            SendError { error, message: Message(last) }
-        })
+        core.send_msg(whole, flags.dont_wait)
+            .map_err(|(error, mut msg)| {
+                // Hand back the last frame; keep the others for a retry.
+                let mut frames: Vec<Bytes> = msg.frames().cloned().collect();
+                let last = frames.pop().unwrap_or_default();
+                if !frames.is_empty() {
+                    msg = Msg::from_frames(frames).expect("non-empty");
+                    core.partial_send = Some(msg);
+                }
+                SendError {
+                    error,
+                    message: Message(last),
+                }
+            })
     }
 
     /// Sends all `parts` as one multipart message, blocking as [`send`](Socket::send) does.
@@ -308,7 +335,11 @@ impl Socket {
         self.send_multipart_with(parts, true)
     }
 
-    fn send_multipart_with<I, M>(&self, parts: I, dont_wait: bool) -> Result<(), SendError<Vec<Message>>>
+    fn send_multipart_with<I, M>(
+        &self,
+        parts: I,
+        dont_wait: bool,
+    ) -> Result<(), SendError<Vec<Message>>>
     where
         I: IntoIterator<Item = M>,
         M: Into<Message>,
@@ -328,10 +359,11 @@ impl Socket {
                 message: Vec::new(),
             });
         };
-        core.send_msg(msg, dont_wait).map_err(|(error, msg)| SendError {
-            error,
-            message: msg.into_frames().map(Message).collect(),
-        })
+        core.send_msg(msg, dont_wait)
+            .map_err(|(error, msg)| SendError {
+                error,
+                message: msg.into_frames().map(Message).collect(),
+            })
     }
 
     // ----- receiving -----
@@ -459,7 +491,9 @@ impl Socket {
     pub fn set_router_mandatory(&self, on: bool) -> Result<()> {
         let mut core = self.core.borrow_mut();
         if !core.pattern.set_flag(PatternFlag::RouterMandatory, on) {
-            return Err(Error::InvalidOption("ROUTER_MANDATORY applies to ROUTER sockets only"));
+            return Err(Error::InvalidOption(
+                "ROUTER_MANDATORY applies to ROUTER sockets only",
+            ));
         }
         core.options.router_mandatory = on;
         Ok(())

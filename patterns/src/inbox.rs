@@ -14,6 +14,10 @@ use std::time::{Duration, Instant};
 use crate::pipe::PipeEnd;
 use crate::signal::{Signal, Wake};
 
+/// The socket behind an [`Inbox`] has closed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SocketClosed;
+
 /// Shared between a user socket and the transports working for it.
 pub struct Inbox {
     signal: Arc<Signal>,
@@ -51,11 +55,14 @@ impl Inbox {
         self.signal.clone()
     }
 
-    /// Offers a new pipe to the socket. Returns it back if the socket has closed.
-    pub fn attach(&self, pipe: PipeEnd) -> Result<(), PipeEnd> {
+    /// Offers a new pipe to the socket. If the socket has closed, the pipe is dropped
+    /// (which closes it) and `Err(SocketClosed)` returned.
+    pub fn attach(&self, pipe: PipeEnd) -> Result<(), SocketClosed> {
         let mut pipes = self.new_pipes.lock();
         if self.closed.load(Ordering::Acquire) {
-            return Err(pipe);
+            drop(pipes);
+            drop(pipe);
+            return Err(SocketClosed);
         }
         pipes.push(pipe);
         self.has_new.store(true, Ordering::Release);

@@ -40,7 +40,7 @@ mod router;
 mod signal;
 
 pub use basic::{Dealer, Pair, Pull, Push};
-pub use inbox::Inbox;
+pub use inbox::{Inbox, SocketClosed};
 pub use msg::Msg;
 pub use pattern::{Pattern, PatternFlag, RecvErrorKind, SendErrorKind, SendFailure};
 pub use pipe::{pipe_pair, PipeEnd, PipeId, Side};

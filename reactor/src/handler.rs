@@ -87,7 +87,10 @@ impl<'a> Cx<'a> {
     /// is undone when the handler is removed. Pokes sent before binding are dropped, so
     /// examine your queues after binding.
     pub fn bind(&mut self, notifier: &Notifier) {
-        debug_assert!(notifier.same_reactor(self.shared), "notifier of another reactor");
+        debug_assert!(
+            notifier.same_reactor(self.shared),
+            "notifier of another reactor"
+        );
         notifier.bind(self.key);
         self.bound.push(notifier.clone());
     }

@@ -125,7 +125,12 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    pub(crate) fn accepted(stream: Stream, endpoint: String, socket: SocketLink, notifier: Notifier) -> Self {
+    pub(crate) fn accepted(
+        stream: Stream,
+        endpoint: String,
+        socket: SocketLink,
+        notifier: Notifier,
+    ) -> Self {
         let mut c = Connection::new(Origin::Accepted, endpoint, socket, notifier, None);
         c.link = Some(Link::new(stream, true));
         c
@@ -139,10 +144,22 @@ impl Connection {
         notifier: Notifier,
         pipe: Option<PipeEnd>,
     ) -> Self {
-        Connection::new(Origin::Connect { dial, stop }, endpoint, socket, notifier, pipe)
+        Connection::new(
+            Origin::Connect { dial, stop },
+            endpoint,
+            socket,
+            notifier,
+            pipe,
+        )
     }
 
-    fn new(origin: Origin, endpoint: String, socket: SocketLink, notifier: Notifier, pipe: Option<PipeEnd>) -> Self {
+    fn new(
+        origin: Origin,
+        endpoint: String,
+        socket: SocketLink,
+        notifier: Notifier,
+        pipe: Option<PipeEnd>,
+    ) -> Self {
         Connection {
             origin,
             endpoint,
@@ -181,14 +198,22 @@ impl Connection {
                     cx.token(),
                     mio::Interest::READABLE | mio::Interest::WRITABLE,
                 ) {
-                    self.socket.monitor.record(EventKind::ConnectRetried, &self.endpoint, e.to_string());
+                    self.socket.monitor.record(
+                        EventKind::ConnectRetried,
+                        &self.endpoint,
+                        e.to_string(),
+                    );
                     self.schedule_reconnect(cx);
                     return;
                 }
                 self.link = Some(link);
             }
             Err(e) => {
-                self.socket.monitor.record(EventKind::ConnectRetried, &self.endpoint, e.to_string());
+                self.socket.monitor.record(
+                    EventKind::ConnectRetried,
+                    &self.endpoint,
+                    e.to_string(),
+                );
                 self.schedule_reconnect(cx);
             }
         }
@@ -275,7 +300,9 @@ impl Connection {
             }
             link.connected = true;
             link.peer = link.stream.peer_description();
-            self.socket.monitor.record(EventKind::Connected, &self.endpoint, link.peer.clone());
+            self.socket
+                .monitor
+                .record(EventKind::Connected, &self.endpoint, link.peer.clone());
             self.start_engine(cx);
         }
         let mut reads = 0;
@@ -368,7 +395,9 @@ impl Connection {
                 break;
             }
             let link = self.link.as_mut().expect("link");
-            let Some(engine) = link.engine.as_mut() else { break };
+            let Some(engine) = link.engine.as_mut() else {
+                break;
+            };
             if link.input.is_empty() {
                 break;
             }
@@ -419,8 +448,14 @@ impl Connection {
     }
 
     fn handshake_done(&mut self, _cx: &mut Cx<'_>, peer: PeerInfo) -> Result<(), LinkEnd> {
-        let detail = format!("peer {} (ZMTP 3.{})", peer.socket_type.name(), peer.minor_version);
-        self.socket.monitor.record(EventKind::HandshakeSucceeded, &self.endpoint, detail);
+        let detail = format!(
+            "peer {} (ZMTP 3.{})",
+            peer.socket_type.name(),
+            peer.minor_version
+        );
+        self.socket
+            .monitor
+            .record(EventKind::HandshakeSucceeded, &self.endpoint, detail);
         if self.pipe.is_some() {
             return Ok(());
         }
@@ -437,7 +472,10 @@ impl Connection {
                 routing_id: opts.routing_id.clone(),
             },
         );
-        self.socket.inbox.attach(theirs).map_err(|_| LinkEnd::Refused)?;
+        self.socket
+            .inbox
+            .attach(theirs)
+            .map_err(|_| LinkEnd::Refused)?;
         self.pipe = Some(ours);
         Ok(())
     }
@@ -499,7 +537,9 @@ impl Connection {
         } else {
             EventKind::ConnectRetried
         };
-        self.socket.monitor.record(kind, &self.endpoint, end.to_string());
+        self.socket
+            .monitor
+            .record(kind, &self.endpoint, end.to_string());
         if let Some(mut link) = self.link.take() {
             // The stream closes on drop, which also removes it from the poll.
             let _ = cx.registry().deregister(&mut link.stream);
@@ -530,7 +570,11 @@ impl Connection {
 impl Link {
     fn new(stream: Stream, connected: bool) -> Link {
         stream.configure();
-        let peer = if connected { stream.peer_description() } else { String::new() };
+        let peer = if connected {
+            stream.peer_description()
+        } else {
+            String::new()
+        };
         Link {
             stream,
             engine: None,
@@ -553,11 +597,15 @@ impl Handler for Connection {
                 cx.token(),
                 mio::Interest::READABLE | mio::Interest::WRITABLE,
             ) {
-                self.socket.monitor.record(EventKind::Disconnected, &self.endpoint, e.to_string());
+                self.socket
+                    .monitor
+                    .record(EventKind::Disconnected, &self.endpoint, e.to_string());
                 cx.close();
                 return;
             }
-            self.socket.monitor.record(EventKind::Accepted, &self.endpoint, link.peer.clone());
+            self.socket
+                .monitor
+                .record(EventKind::Accepted, &self.endpoint, link.peer.clone());
             self.start_engine(cx);
         } else {
             self.dial(cx);

@@ -41,9 +41,14 @@ pub enum EndpointError {
 impl fmt::Display for EndpointError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            EndpointError::Malformed(s) => write!(f, "malformed endpoint {s:?}: expected transport://address"),
+            EndpointError::Malformed(s) => {
+                write!(f, "malformed endpoint {s:?}: expected transport://address")
+            }
             EndpointError::UnsupportedTransport(t) => {
-                write!(f, "unsupported transport {t:?} (tcp, ipc and inproc are supported)")
+                write!(
+                    f,
+                    "unsupported transport {t:?} (tcp, ipc and inproc are supported)"
+                )
             }
             EndpointError::InvalidAddress(s) => write!(f, "invalid address in endpoint {s:?}"),
             EndpointError::Unresolvable(s) => write!(f, "cannot resolve host in endpoint {s:?}"),
@@ -70,7 +75,10 @@ impl FromStr for Endpoint {
                     .ok_or_else(|| EndpointError::InvalidAddress(s.to_string()))?;
                 let port = match port {
                     "*" | "0" => None,
-                    p => Some(p.parse::<u16>().map_err(|_| EndpointError::InvalidAddress(s.to_string()))?),
+                    p => Some(
+                        p.parse::<u16>()
+                            .map_err(|_| EndpointError::InvalidAddress(s.to_string()))?,
+                    ),
                 };
                 let host = host.trim_start_matches('[').trim_end_matches(']');
                 if host.is_empty() {
@@ -92,7 +100,11 @@ impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Endpoint::Tcp { host, port } => {
-                let host_part = if host.contains(':') { format!("[{host}]") } else { host.clone() };
+                let host_part = if host.contains(':') {
+                    format!("[{host}]")
+                } else {
+                    host.clone()
+                };
                 match port {
                     Some(p) => write!(f, "tcp://{host_part}:{p}"),
                     None => write!(f, "tcp://{host_part}:*"),
@@ -145,27 +157,57 @@ mod tests {
     fn parses_the_three_transports() {
         assert_eq!(
             "tcp://127.0.0.1:5555".parse::<Endpoint>().unwrap(),
-            Endpoint::Tcp { host: "127.0.0.1".into(), port: Some(5555) }
+            Endpoint::Tcp {
+                host: "127.0.0.1".into(),
+                port: Some(5555)
+            }
         );
         assert_eq!(
             "tcp://*:*".parse::<Endpoint>().unwrap(),
-            Endpoint::Tcp { host: "*".into(), port: None }
+            Endpoint::Tcp {
+                host: "*".into(),
+                port: None
+            }
         );
         assert_eq!(
             "tcp://[::1]:80".parse::<Endpoint>().unwrap(),
-            Endpoint::Tcp { host: "::1".into(), port: Some(80) }
+            Endpoint::Tcp {
+                host: "::1".into(),
+                port: Some(80)
+            }
         );
-        assert_eq!("ipc:///tmp/x".parse::<Endpoint>().unwrap(), Endpoint::Ipc("/tmp/x".into()));
-        assert_eq!("inproc://a".parse::<Endpoint>().unwrap(), Endpoint::Inproc("a".into()));
+        assert_eq!(
+            "ipc:///tmp/x".parse::<Endpoint>().unwrap(),
+            Endpoint::Ipc("/tmp/x".into())
+        );
+        assert_eq!(
+            "inproc://a".parse::<Endpoint>().unwrap(),
+            Endpoint::Inproc("a".into())
+        );
     }
 
     #[test]
     fn refuses_bad_strings() {
-        assert!(matches!("tcp:/x".parse::<Endpoint>(), Err(EndpointError::Malformed(_))));
-        assert!(matches!("udp://a:1".parse::<Endpoint>(), Err(EndpointError::UnsupportedTransport(_))));
-        assert!(matches!("tcp://a:99999".parse::<Endpoint>(), Err(EndpointError::InvalidAddress(_))));
-        assert!(matches!("tcp://nocolon".parse::<Endpoint>(), Err(EndpointError::InvalidAddress(_))));
-        assert!(matches!("inproc://".parse::<Endpoint>(), Err(EndpointError::InvalidAddress(_))));
+        assert!(matches!(
+            "tcp:/x".parse::<Endpoint>(),
+            Err(EndpointError::Malformed(_))
+        ));
+        assert!(matches!(
+            "udp://a:1".parse::<Endpoint>(),
+            Err(EndpointError::UnsupportedTransport(_))
+        ));
+        assert!(matches!(
+            "tcp://a:99999".parse::<Endpoint>(),
+            Err(EndpointError::InvalidAddress(_))
+        ));
+        assert!(matches!(
+            "tcp://nocolon".parse::<Endpoint>(),
+            Err(EndpointError::InvalidAddress(_))
+        ));
+        assert!(matches!(
+            "inproc://".parse::<Endpoint>(),
+            Err(EndpointError::InvalidAddress(_))
+        ));
         assert!(Endpoint::tcp_connect_addr("*", Some(1)).is_err());
         assert!(Endpoint::tcp_connect_addr("127.0.0.1", None).is_err());
     }

@@ -149,11 +149,14 @@ impl InprocRegistry {
         // Not bound yet: assume libzmq's default HWMs for the binder.
         let binder_wake = Arc::new(Deferred::default());
         let (ours, theirs) = make_pipe(connector, 1000, 1000, Bytes::new(), binder_wake.clone());
-        self.pending.entry(name.to_string()).or_default().push(Pending {
-            connector: connector.socket_type,
-            binder_end: theirs,
-            binder_wake,
-        });
+        self.pending
+            .entry(name.to_string())
+            .or_default()
+            .push(Pending {
+                connector: connector.socket_type,
+                binder_end: theirs,
+                binder_wake,
+            });
         Ok(ours)
     }
 

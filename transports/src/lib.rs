@@ -97,15 +97,21 @@ pub fn bind(
         }
         Endpoint::Ipc(path) => {
             let listener = bind_ipc(path)?;
-            (Listener::Ipc(listener), endpoint.to_string(), Some(path.clone()))
+            (
+                Listener::Ipc(listener),
+                endpoint.to_string(),
+                Some(path.clone()),
+            )
         }
         Endpoint::Inproc(_) => {
-            return Err(TransportError::Endpoint(EndpointError::UnsupportedTransport(
-                "inproc (handled by the context)".into(),
-            )))
+            return Err(TransportError::Endpoint(
+                EndpointError::UnsupportedTransport("inproc (handled by the context)".into()),
+            ))
         }
     };
-    socket.monitor.record(monitor::EventKind::Listening, &resolved, "");
+    socket
+        .monitor
+        .record(monitor::EventKind::Listening, &resolved, "");
     let stop = Arc::new(StopFlag::default());
     let notifier = reactor.notifier();
     reactor.spawn(Box::new(ListenerHandler {
@@ -151,9 +157,9 @@ pub fn connect(
             Box::new(move || mio::net::UnixStream::connect(&path).map(Stream::Ipc))
         }
         Endpoint::Inproc(_) => {
-            return Err(TransportError::Endpoint(EndpointError::UnsupportedTransport(
-                "inproc (handled by the context)".into(),
-            )))
+            return Err(TransportError::Endpoint(
+                EndpointError::UnsupportedTransport("inproc (handled by the context)".into()),
+            ))
         }
     };
     let notifier = reactor.notifier();

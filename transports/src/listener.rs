@@ -42,7 +42,11 @@ impl ListenerHandler {
                 Err(e) => {
                     // Typically EMFILE: the pending connection stays queued in the kernel
                     // and the next readiness event retries it.
-                    self.socket.monitor.record(EventKind::Closed, &self.endpoint, format!("accept failed: {e}"));
+                    self.socket.monitor.record(
+                        EventKind::Closed,
+                        &self.endpoint,
+                        format!("accept failed: {e}"),
+                    );
                     return;
                 }
             }
@@ -57,11 +61,13 @@ impl Handler for ListenerHandler {
             cx.close();
             return;
         }
-        if let Err(e) = cx
-            .registry()
-            .register(&mut self.listener, cx.token(), mio::Interest::READABLE)
+        if let Err(e) =
+            cx.registry()
+                .register(&mut self.listener, cx.token(), mio::Interest::READABLE)
         {
-            self.socket.monitor.record(EventKind::Closed, &self.endpoint, e.to_string());
+            self.socket
+                .monitor
+                .record(EventKind::Closed, &self.endpoint, e.to_string());
             cx.close();
             return;
         }
@@ -85,7 +91,9 @@ impl Handler for ListenerHandler {
 
 impl Drop for ListenerHandler {
     fn drop(&mut self) {
-        self.socket.monitor.record(EventKind::Closed, &self.endpoint, "");
+        self.socket
+            .monitor
+            .record(EventKind::Closed, &self.endpoint, "");
         if let Some(path) = &self.ipc_path {
             // Someone else may have replaced the file; nothing to do about that here.
             let _ = std::fs::remove_file(path);

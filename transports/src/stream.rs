@@ -37,7 +37,10 @@ impl Stream {
     /// The peer's address, for monitor events.
     pub fn peer_description(&self) -> String {
         match self {
-            Stream::Tcp(s) => s.peer_addr().map(|a| format!("tcp://{a}")).unwrap_or_default(),
+            Stream::Tcp(s) => s
+                .peer_addr()
+                .map(|a| format!("tcp://{a}"))
+                .unwrap_or_default(),
             Stream::Ipc(_) => String::from("ipc"),
         }
     }
