@@ -633,7 +633,9 @@ impl Drop for Socket {
         core.inbox.close(core.options.linger);
         let endpoints = std::mem::take(&mut core.endpoints);
         let mut core = self.core.borrow_mut();
-        for entry in endpoints {
+        // Listeners and inproc names go now. Connecters are left alone: they see their
+        // pipe close and deliver what it still holds within the linger period.
+        for entry in endpoints.into_iter().filter(|e| e.bound) {
             self.release(&mut core, entry);
         }
         // Dropping the pattern drops every pipe end: I/O threads deliver what is queued

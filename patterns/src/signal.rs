@@ -48,15 +48,26 @@ impl Signal {
         if self.take() {
             return true;
         }
+        // Poll the flag for a short while before paying for a futex sleep and wake-up.
+        // Busy-wait only a few rounds, then yield so that on a machine with fewer cores
+        // than busy threads the thread we wait for can run; read the clock rarely.
         let spin_end = Instant::now() + SPIN;
+        let mut rounds = 0u32;
         loop {
-            std::hint::spin_loop();
             if self.pending.load(Ordering::Relaxed) && self.take() {
                 return true;
             }
-            let now = Instant::now();
-            if now >= spin_end || deadline.is_some_and(|d| now >= d) {
-                break;
+            rounds += 1;
+            if rounds < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+            if rounds % 16 == 0 {
+                let now = Instant::now();
+                if now >= spin_end || deadline.is_some_and(|d| now >= d) {
+                    break;
+                }
             }
         }
         let mut guard = self.lock.lock();
