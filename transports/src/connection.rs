@@ -360,6 +360,11 @@ impl Connection {
             }
             Ok(n) => {
                 link.input.truncate(start + n);
+                // A short read drained the kernel buffer; edge-triggered polling reports
+                // the next arrival, so don't spend a system call to hear EAGAIN.
+                if n < want {
+                    link.readable = false;
+                }
                 Ok(true)
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => {
@@ -512,6 +517,10 @@ impl Connection {
         let out = engine.output();
         match link.stream.write(out) {
             Ok(n) => {
+                // A short write means the kernel buffer is full: wait for the edge.
+                if n < out.len() {
+                    link.writable = false;
+                }
                 bytes::Buf::advance(out, n);
                 Ok(n > 0)
             }
