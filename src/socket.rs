@@ -223,7 +223,7 @@ impl Socket {
     pub fn unbind(&self, endpoint: &str) -> Result<()> {
         let mut core = self.core.borrow_mut();
         let entry = core.take_endpoint(endpoint, true)?;
-        self.release(&mut core, entry);
+        self.release(&mut core, entry.attachment);
         Ok(())
     }
 
@@ -235,12 +235,12 @@ impl Socket {
         if let Some(id) = entry.pipe {
             core.pattern.detach(id);
         }
-        self.release(&mut core, entry);
+        self.release(&mut core, entry.attachment);
         Ok(())
     }
 
-    fn release(&self, core: &mut Core, entry: EndpointEntry) {
-        match entry.attachment {
+    fn release(&self, core: &mut Core, attachment: Attachment) {
+        match attachment {
             Attachment::Transport(handle) => handle.stop(),
             Attachment::Inproc { name, pipe } => {
                 let mut registry = self.ctx.inner.inproc.lock();
@@ -278,8 +278,11 @@ impl Socket {
     }
 
     /// Sends one frame with explicit flags. Frames sent with `more` are held until the
-    /// last frame, and the whole message then goes out atomically. If the last frame
-    /// fails, only it is handed back; the earlier ones stay pending for a retry.
+    /// last frame, and the whole message then goes out atomically. A message the socket
+    /// can't send now (REQ/REP order, ROUTER_MANDATORY with an unknown id) fails on its
+    /// first frame. If the last frame only finds no room ([`Error::WouldBlock`],
+    /// [`Error::TimedOut`]), it is handed back and the earlier frames stay pending, so
+    /// retrying it completes the message.
     pub fn send_with(
         &self,
         msg: impl Into<Message>,
@@ -287,6 +290,15 @@ impl Socket {
     ) -> Result<(), SendError<Message>> {
         let frame = msg.into().0;
         let mut core = self.core.borrow_mut();
+        if core.partial_send.is_none() {
+            core.adopt_new_pipes();
+            if let Err(kind) = core.pattern.check_send(&frame) {
+                return Err(SendError {
+                    error: send_error(kind),
+                    message: Message(frame),
+                });
+            }
+        }
         if flags.more {
             match &mut core.partial_send {
                 Some(m) => m.push(frame),
@@ -302,13 +314,11 @@ impl Socket {
             None => Msg::single(frame),
         };
         core.send_msg(whole, flags.dont_wait)
-            .map_err(|(error, mut msg)| {
-                // Hand back the last frame; keep the others for a retry.
-                let mut frames: Vec<Bytes> = msg.frames().cloned().collect();
+            .map_err(|(error, msg)| {
+                let mut frames: Vec<Bytes> = msg.into_frames().collect();
                 let last = frames.pop().unwrap_or_default();
-                if !frames.is_empty() {
-                    msg = Msg::from_frames(frames).expect("non-empty");
-                    core.partial_send = Some(msg);
+                if matches!(error, Error::WouldBlock | Error::TimedOut) {
+                    core.partial_send = Msg::from_frames(frames);
                 }
                 SendError {
                     error,
@@ -571,14 +581,8 @@ impl Core {
                 Ok(()) => return Ok(()),
                 Err(failure) => {
                     msg = failure.msg;
-                    let error = match failure.kind {
-                        SendErrorKind::WouldBlock => None,
-                        SendErrorKind::WrongState => Some(Error::WrongState),
-                        SendErrorKind::NotSupported => Some(Error::NotSupported),
-                        SendErrorKind::HostUnreachable => Some(Error::HostUnreachable),
-                    };
-                    if let Some(e) = error {
-                        return Err((e, msg));
+                    if failure.kind != SendErrorKind::WouldBlock {
+                        return Err((send_error(failure.kind), msg));
                     }
                 }
             }
@@ -627,16 +631,29 @@ impl Core {
     }
 }
 
+/// The public error for a pattern's refusal.
+fn send_error(kind: SendErrorKind) -> Error {
+    match kind {
+        SendErrorKind::WouldBlock => Error::WouldBlock,
+        SendErrorKind::WrongState => Error::WrongState,
+        SendErrorKind::NotSupported => Error::NotSupported,
+        SendErrorKind::HostUnreachable => Error::HostUnreachable,
+    }
+}
+
 impl Drop for Socket {
     fn drop(&mut self) {
         let core = self.core.get_mut();
         core.inbox.close(core.options.linger);
         let endpoints = std::mem::take(&mut core.endpoints);
         let mut core = self.core.borrow_mut();
-        // Listeners and inproc names go now. Connecters are left alone: they see their
+        // Listeners and inproc names go now. Connections are left alone: they see their
         // pipe close and deliver what it still holds within the linger period.
         for entry in endpoints.into_iter().filter(|e| e.bound) {
-            self.release(&mut core, entry);
+            match entry.attachment {
+                Attachment::Transport(handle) => handle.socket_closed(),
+                inproc => self.release(&mut core, inproc),
+            }
         }
         // Dropping the pattern drops every pipe end: I/O threads deliver what is queued
         // within the linger period, inproc peers can still read what is in their pipes.

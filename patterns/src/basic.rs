@@ -1,5 +1,7 @@
 //! The envelope-free socket types: PAIR, PUSH, PULL and DEALER.
 
+use bytes::Bytes;
+
 use crate::msg::Msg;
 use crate::pattern::{Pattern, RecvErrorKind, SendErrorKind, SendFailure};
 use crate::pipe::{PipeEnd, PipeId};
@@ -53,6 +55,13 @@ macro_rules! lbfq_pattern {
             }
             fn detach(&mut self, id: PipeId) {
                 self.0.pipes.remove(id);
+            }
+            fn check_send(&mut self, _first: &Bytes) -> Result<(), SendErrorKind> {
+                if self.0.can_send {
+                    Ok(())
+                } else {
+                    Err(SendErrorKind::NotSupported)
+                }
             }
             fn send(&mut self, msg: Msg) -> Result<(), SendFailure> {
                 self.0.send(msg)

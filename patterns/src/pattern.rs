@@ -6,6 +6,8 @@
 //! user-facing socket loops on [`WouldBlock`](SendErrorKind::WouldBlock) and waits on
 //! its [`Signal`](crate::Signal).
 
+use bytes::Bytes;
+
 use crate::msg::Msg;
 use crate::pipe::{PipeEnd, PipeId};
 
@@ -65,6 +67,14 @@ pub trait Pattern: Send {
 
     /// Drops the pipe `id` (an explicit disconnect); its queued messages are discarded.
     fn detach(&mut self, id: PipeId);
+
+    /// Checks, when the first frame of a message is sent frame by frame, whether a message
+    /// starting with `first` can be sent at all now (state machine, socket type, ROUTER
+    /// routing id), so that a doomed message fails on its first frame as in libzmq.
+    fn check_send(&mut self, first: &Bytes) -> Result<(), SendErrorKind> {
+        let _ = first;
+        Ok(())
+    }
 
     /// Sends a whole message, or hands it back.
     fn send(&mut self, msg: Msg) -> Result<(), SendFailure>;

@@ -32,6 +32,13 @@ impl Pattern for Req {
         self.pipes.remove(id);
     }
 
+    fn check_send(&mut self, _first: &Bytes) -> Result<(), SendErrorKind> {
+        match self.awaiting {
+            Some(_) => Err(SendErrorKind::WrongState),
+            None => Ok(()),
+        }
+    }
+
     fn send(&mut self, mut msg: Msg) -> Result<(), SendFailure> {
         if self.awaiting.is_some() {
             return Err(SendFailure::new(SendErrorKind::WrongState, msg));
@@ -94,6 +101,13 @@ impl Pattern for Rep {
 
     fn detach(&mut self, id: PipeId) {
         self.pipes.remove(id);
+    }
+
+    fn check_send(&mut self, _first: &Bytes) -> Result<(), SendErrorKind> {
+        match self.replying_to {
+            Some(_) => Ok(()),
+            None => Err(SendErrorKind::WrongState),
+        }
     }
 
     fn send(&mut self, mut msg: Msg) -> Result<(), SendFailure> {

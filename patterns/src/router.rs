@@ -90,6 +90,13 @@ impl Pattern for Router {
         }
     }
 
+    fn check_send(&mut self, first: &Bytes) -> Result<(), SendErrorKind> {
+        if self.mandatory && !self.by_id.contains_key(first) {
+            return Err(SendErrorKind::HostUnreachable);
+        }
+        Ok(())
+    }
+
     fn send(&mut self, mut msg: Msg) -> Result<(), SendFailure> {
         let Some(id) = msg.pop_front() else {
             // Only a routing id and nothing else: libzmq ignores it silently.

@@ -63,7 +63,7 @@ impl Signal {
             } else {
                 std::thread::yield_now();
             }
-            if rounds % 16 == 0 {
+            if rounds.is_multiple_of(16) {
                 let now = Instant::now();
                 if now >= spin_end || deadline.is_some_and(|d| now >= d) {
                     break;

@@ -72,6 +72,11 @@ impl Notifier {
         }
     }
 
+    /// True while bound to a live handler.
+    pub fn is_bound(&self) -> bool {
+        self.key.load(Ordering::Acquire) != UNBOUND
+    }
+
     /// Binds this notifier (and all its clones) to the handler at `key`.
     pub(crate) fn bind(&self, key: usize) {
         self.key.store(key, Ordering::Release);

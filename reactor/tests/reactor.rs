@@ -45,7 +45,8 @@ fn no_poke_is_lost_in_a_ping_pong() {
     for _ in 0..20_000 {
         pending.fetch_add(1, Ordering::AcqRel);
         notifier.notify();
-        rx.recv_timeout(Duration::from_secs(10)).expect("a poke was lost");
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("a poke was lost");
     }
     reactor.shutdown_and_join();
 }
@@ -117,7 +118,9 @@ impl Handler for Lingering {
 fn shutdown_waits_for_handlers_still_finishing() {
     let reactor = Reactor::spawn("linger").unwrap();
     let done = Arc::new(AtomicUsize::new(0));
-    reactor.handle().spawn(Box::new(Lingering { done: done.clone() }));
+    reactor
+        .handle()
+        .spawn(Box::new(Lingering { done: done.clone() }));
     reactor.shutdown_and_join();
     assert_eq!(done.load(Ordering::Acquire), 1);
 }

@@ -59,7 +59,8 @@ impl StopFlag {
 
 /// Where a connection came from.
 pub(crate) enum Origin {
-    Accepted,
+    /// Accepted by a listener; the flag is the listener's (raised by unbind).
+    Accepted { stop: Arc<StopFlag> },
     Connect {
         dial: Box<dyn FnMut() -> io::Result<Stream> + Send>,
         stop: Arc<StopFlag>,
@@ -84,6 +85,12 @@ struct Link {
     input: BytesMut,
     connected: bool,
     readable: bool,
+    /// The peer shut down its sending side: read on until end of stream.
+    hup: bool,
+    /// End of stream was read; the link ends once buffered input is decoded.
+    eof: bool,
+    /// The last decode stopped for want of input (not because the socket's queue was full).
+    starved: bool,
     writable: bool,
     assembling: Option<Msg>,
     peer: String,
@@ -127,11 +134,12 @@ pub(crate) struct Connection {
 impl Connection {
     pub(crate) fn accepted(
         stream: Stream,
+        stop: Arc<StopFlag>,
         endpoint: String,
         socket: SocketLink,
         notifier: Notifier,
     ) -> Self {
-        let mut c = Connection::new(Origin::Accepted, endpoint, socket, notifier, None);
+        let mut c = Connection::new(Origin::Accepted { stop }, endpoint, socket, notifier, None);
         c.link = Some(Link::new(stream, true));
         c
     }
@@ -180,8 +188,7 @@ impl Connection {
 
     fn stop_requested(&self) -> bool {
         match &self.origin {
-            Origin::Connect { stop, .. } => stop.is_raised(),
-            Origin::Accepted => false,
+            Origin::Connect { stop, .. } | Origin::Accepted { stop } => stop.is_raised(),
         }
     }
 
@@ -320,6 +327,11 @@ impl Connection {
                 break;
             }
         }
+        // After end of stream, everything that could be decoded has been; a partial frame
+        // left over was truncated by the peer. Wait only while the socket's queue is full.
+        if self.link.as_ref().is_some_and(|l| l.eof && l.starved) {
+            return Err(LinkEnd::Eof);
+        }
         Ok(())
     }
 
@@ -327,7 +339,10 @@ impl Connection {
         let opts = &self.socket.options;
         let mut config = EngineConfig::new(opts.socket_type);
         config.routing_id = opts.routing_id.clone();
-        config.max_msg_size = opts.max_msg_size;
+        config.max_msg_size = Some(
+            opts.max_msg_size
+                .unwrap_or_else(crate::options::frame_size_ceiling),
+        );
         config.handshake_timeout = opts.handshake_ivl;
         config.as_server = !self.is_connecter();
         let now = Instant::now();
@@ -342,7 +357,7 @@ impl Connection {
     /// Reads once if the stream may have data and the socket has room. True if bytes came.
     fn read_some(&mut self, reads: &mut usize) -> Result<bool, LinkEnd> {
         let link = self.link.as_mut().expect("link");
-        if !link.readable || link.engine.is_none() || self.inbound_full() {
+        if !link.readable || link.eof || link.engine.is_none() || self.inbound_full() {
             return Ok(false);
         }
         let link = self.link.as_mut().expect("link");
@@ -356,13 +371,17 @@ impl Connection {
         match link.stream.read(&mut link.input[start..]) {
             Ok(0) => {
                 link.input.truncate(start);
-                Err(LinkEnd::Eof)
+                link.eof = true;
+                link.readable = false;
+                Ok(true)
             }
             Ok(n) => {
                 link.input.truncate(start + n);
                 // A short read drained the kernel buffer; edge-triggered polling reports
                 // the next arrival, so don't spend a system call to hear EAGAIN.
-                if n < want {
+                // Unless the peer hung up: then its FIN may sit behind this data, and no
+                // new edge would announce it.
+                if n < want && !link.hup {
                     link.readable = false;
                 }
                 Ok(true)
@@ -395,6 +414,9 @@ impl Connection {
     fn decode_input(&mut self, cx: &mut Cx<'_>) -> Result<bool, LinkEnd> {
         let mut progress = false;
         let mut staged = false;
+        if let Some(link) = self.link.as_mut() {
+            link.starved = false;
+        }
         loop {
             if self.inbound_full() {
                 break;
@@ -404,11 +426,15 @@ impl Connection {
                 break;
             };
             if link.input.is_empty() {
+                link.starved = true;
                 break;
             }
             let event = match engine.handle_input(&mut link.input) {
                 Ok(Some(event)) => event,
-                Ok(None) => break,
+                Ok(None) => {
+                    link.starved = true;
+                    break;
+                }
                 Err(e) => {
                     if staged {
                         self.flush_inbound();
@@ -590,6 +616,9 @@ impl Link {
             input: BytesMut::with_capacity(READ_CHUNK),
             connected,
             readable: true,
+            hup: false,
+            eof: false,
+            starved: false,
             writable: true,
             assembling: None,
             peer,
@@ -626,6 +655,9 @@ impl Handler for Connection {
         if let Some(link) = &mut self.link {
             if event.is_readable() || event.is_read_closed() || event.is_error() {
                 link.readable = true;
+            }
+            if event.is_read_closed() || event.is_error() {
+                link.hup = true;
             }
             if event.is_writable() || event.is_write_closed() || event.is_error() {
                 link.writable = true;

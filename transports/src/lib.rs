@@ -26,7 +26,7 @@ pub use connection::{SocketLink, StopFlag, READ_CHUNK, WRITE_BATCH};
 pub use endpoint::{Endpoint, EndpointError};
 pub use inproc::{InprocError, InprocPeer, InprocRegistry};
 pub use monitor::{EventKind, Monitor, SocketEvent};
-pub use options::LinkOptions;
+pub use options::{frame_size_ceiling, LinkOptions};
 pub use stream::{Listener, Stream};
 
 use connection::Connection;
@@ -48,9 +48,16 @@ pub struct EndpointHandle {
 }
 
 impl EndpointHandle {
-    /// Stops it (unbind / disconnect): a listener closes, a connecter drops its link and pipe.
+    /// Stops it (unbind / disconnect): a listener closes together with the connections it
+    /// accepted, a connecter drops its link and pipe.
     pub fn stop(&self) {
         self.stop.raise();
+        self.notifier.notify();
+    }
+
+    /// Tells it that its socket closed: a listener closes, while its connections and
+    /// connecters stay to deliver queued messages within the linger period.
+    pub fn socket_closed(&self) {
         self.notifier.notify();
     }
 }
@@ -121,6 +128,7 @@ pub fn bind(
         stop: stop.clone(),
         notifier: notifier.clone(),
         ipc_path,
+        accepted: Vec::new(),
     }));
     Ok((resolved, EndpointHandle { stop, notifier }))
 }

@@ -18,9 +18,29 @@ pub(crate) struct ListenerHandler {
     pub(crate) notifier: Notifier,
     /// The socket file to remove when the listener goes (ipc only).
     pub(crate) ipc_path: Option<PathBuf>,
+    /// Notifiers of accepted connections, to tell them about an unbind.
+    pub(crate) accepted: Vec<Notifier>,
 }
 
 impl ListenerHandler {
+    fn remember(&mut self, notifier: Notifier) {
+        // Forget connections that have ended, so the list tracks live ones only.
+        if self.accepted.len() >= 64 && self.accepted.len().is_power_of_two() {
+            self.accepted.retain(Notifier::is_bound);
+        }
+        self.accepted.push(notifier);
+    }
+
+    /// On unbind, accepted connections close too (as libzmq's do); on socket close they
+    /// stay to deliver within the linger period.
+    fn stop_accepted(&mut self) {
+        if self.stop.is_raised() {
+            for n in self.accepted.drain(..) {
+                n.notify();
+            }
+        }
+    }
+
     fn should_stop(&self) -> bool {
         self.stop.is_raised() || self.socket.inbox.is_closed()
     }
@@ -30,8 +50,10 @@ impl ListenerHandler {
             match self.listener.accept() {
                 Ok(stream) => {
                     let notifier = cx.handle().notifier();
+                    self.remember(notifier.clone());
                     cx.spawn(Box::new(Connection::accepted(
                         stream,
+                        self.stop.clone(),
                         self.endpoint.clone(),
                         self.socket.clone(),
                         notifier,
@@ -58,6 +80,7 @@ impl Handler for ListenerHandler {
     fn start(&mut self, cx: &mut Cx<'_>) {
         cx.bind(&self.notifier);
         if self.should_stop() {
+            self.stop_accepted();
             cx.close();
             return;
         }
@@ -76,6 +99,7 @@ impl Handler for ListenerHandler {
 
     fn ready(&mut self, cx: &mut Cx<'_>, _event: &mio::event::Event) {
         if self.should_stop() {
+            self.stop_accepted();
             cx.close();
             return;
         }
@@ -84,6 +108,7 @@ impl Handler for ListenerHandler {
 
     fn wake(&mut self, cx: &mut Cx<'_>) {
         if self.should_stop() {
+            self.stop_accepted();
             cx.close();
         }
     }

@@ -1,5 +1,6 @@
 //! The per-socket settings transports need, captured when bind/connect is called.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -43,4 +44,27 @@ impl LinkOptions {
     pub fn pipe_after_handshake(&self) -> bool {
         self.socket_type == SocketType::Router
     }
+}
+
+/// The largest frame a peer may announce when MAXMSGSIZE is not set: this machine's
+/// physical memory. A larger frame could never be held, so a peer announcing one (say
+/// 2^62 bytes) is disconnected at the header instead of being buffered until memory runs
+/// out. libzmq gets the same effect from its failing up-front allocation.
+pub fn frame_size_ceiling() -> u64 {
+    static CEILING: OnceLock<u64> = OnceLock::new();
+    *CEILING.get_or_init(|| {
+        // SAFETY: sysconf only reads system configuration; it has no memory-safety
+        // preconditions.
+        let (pages, page_size) = unsafe {
+            (
+                libc::sysconf(libc::_SC_PHYS_PAGES),
+                libc::sysconf(libc::_SC_PAGESIZE),
+            )
+        };
+        if pages > 0 && page_size > 0 {
+            (pages as u64).saturating_mul(page_size as u64)
+        } else {
+            1 << 40
+        }
+    })
 }
