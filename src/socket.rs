@@ -94,6 +94,15 @@ struct Core {
 ///
 /// Dropping the socket closes it: bound endpoints are released at once, and messages
 /// already sent are still delivered within the linger period.
+///
+/// A socket can't be shared between threads by reference:
+///
+/// ```compile_fail
+/// fn needs_sync<T: Sync>(_: &T) {}
+/// let ctx = ferrozmq::Context::new();
+/// let socket = ctx.socket(ferrozmq::SocketType::Pair).unwrap();
+/// needs_sync(&socket);
+/// ```
 pub struct Socket {
     core: RefCell<Core>,
     ctx: Context,
@@ -608,7 +617,12 @@ impl Core {
                 Ok(msg) => return Ok(msg),
                 Err(RecvErrorKind::WrongState) => return Err(Error::WrongState),
                 Err(RecvErrorKind::NotSupported) => return Err(Error::NotSupported),
-                Err(RecvErrorKind::WouldBlock) => {}
+                Err(RecvErrorKind::WouldBlock) => {
+                    // Read from the wire on this thread if a stream has data waiting.
+                    if self.pattern.pull_inline() {
+                        continue;
+                    }
+                }
             }
             if dont_wait {
                 return Err(Error::WouldBlock);

@@ -69,6 +69,9 @@ macro_rules! lbfq_pattern {
             fn recv(&mut self) -> Result<Msg, RecvErrorKind> {
                 self.0.recv()
             }
+            fn pull_inline(&mut self) -> bool {
+                self.0.pipes.pull_inline()
+            }
             fn can_recv(&mut self) -> bool {
                 self.0.can_recv && self.0.pipes.any_readable()
             }
@@ -153,6 +156,9 @@ impl Pattern for Pair {
     }
     fn recv(&mut self) -> Result<Msg, RecvErrorKind> {
         self.0.recv()
+    }
+    fn pull_inline(&mut self) -> bool {
+        self.0.pipes.pull_inline()
     }
     fn can_recv(&mut self) -> bool {
         self.0.pipes.any_readable()

@@ -82,6 +82,10 @@ pub trait Pattern: Send {
     /// Receives a whole message.
     fn recv(&mut self) -> Result<Msg, RecvErrorKind>;
 
+    /// Lets transports read from the wire on this thread before the socket waits (see
+    /// [`Driver`](crate::pipe::Driver)); true if messages may have arrived.
+    fn pull_inline(&mut self) -> bool;
+
     /// True if a `recv` would succeed now.
     fn can_recv(&mut self) -> bool;
 

@@ -285,6 +285,16 @@ static NEXT_PIPE_ID: AtomicU64 = AtomicU64::new(1);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PipeId(pub u64);
 
+/// Moves a peer's input into the pipe on the calling thread, if that can be done now.
+///
+/// Transports give the socket's end of a pipe a driver so that a socket finding its
+/// queue empty can read from the wire itself instead of waiting for an I/O thread's
+/// hand-off. It must never block for long.
+pub trait Driver: Send + Sync {
+    /// Tries to receive now; true if messages may have been added to the pipe.
+    fn pull(&self) -> bool;
+}
+
 /// One side's view of a two-way pipe to a peer.
 pub struct PipeEnd {
     /// Unique id, shared by both ends.
@@ -295,6 +305,8 @@ pub struct PipeEnd {
     pub tx: Writer,
     /// The peer's routing id (its ZMTP `Identity` or inproc `ROUTING_ID`), empty if none.
     pub peer_routing_id: Bytes,
+    /// Reads from the peer's connection on the caller's thread (see [`Driver`]).
+    pub driver: Option<Arc<dyn Driver>>,
 }
 
 /// High-water marks and wake-up targets for one side of a new pipe.
@@ -318,12 +330,14 @@ pub fn pipe_pair(a: Side, b: Side) -> (PipeEnd, PipeEnd) {
             rx: a_rx,
             tx: a_tx,
             peer_routing_id: b.routing_id,
+            driver: None,
         },
         PipeEnd {
             id,
             rx: b_rx,
             tx: b_tx,
             peer_routing_id: a.routing_id,
+            driver: None,
         },
     )
 }

@@ -124,6 +124,18 @@ impl PipeSet {
         None
     }
 
+    /// Asks every pipe's driver to read from its peer now; true if any may have
+    /// produced messages.
+    pub fn pull_inline(&mut self) -> bool {
+        let mut any = false;
+        for pipe in &self.pipes {
+            if let Some(driver) = &pipe.driver {
+                any |= driver.pull();
+            }
+        }
+        any
+    }
+
     /// True if some pipe holds a message (for readiness queries).
     pub fn any_readable(&mut self) -> bool {
         self.pipes.iter_mut().any(|p| p.rx.has_message())

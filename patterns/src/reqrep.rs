@@ -73,6 +73,9 @@ impl Pattern for Req {
         Err(RecvErrorKind::WouldBlock)
     }
 
+    fn pull_inline(&mut self) -> bool {
+        self.pipes.pull_inline()
+    }
     fn can_recv(&mut self) -> bool {
         self.awaiting.is_some() && self.pipes.any_readable()
     }
@@ -144,6 +147,9 @@ impl Pattern for Rep {
         Err(RecvErrorKind::WouldBlock)
     }
 
+    fn pull_inline(&mut self) -> bool {
+        self.pipes.pull_inline()
+    }
     fn can_recv(&mut self) -> bool {
         self.replying_to.is_none() && self.pipes.any_readable()
     }

@@ -149,6 +149,9 @@ impl Pattern for Router {
         Ok(msg)
     }
 
+    fn pull_inline(&mut self) -> bool {
+        self.pipes.pull_inline()
+    }
     fn can_recv(&mut self) -> bool {
         self.pipes.any_readable()
     }

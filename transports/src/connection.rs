@@ -18,15 +18,16 @@
 //! with one system call, so a burst of small messages costs one `write` per batch.
 
 use std::io::{self, ErrorKind, Read, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{fence, AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 use bytes::BytesMut;
 use ferrozmq_engine::{Engine, EngineConfig, EngineError, Event, PeerInfo};
-use ferrozmq_patterns::pipe::Pop;
+use ferrozmq_patterns::pipe::{Driver, Pop};
 use ferrozmq_patterns::{pipe_pair, Inbox, Msg, PipeEnd, Side};
 use ferrozmq_reactor::{mio, Cx, Handler, Notifier, TimerId};
+use parking_lot::Mutex;
 
 use crate::monitor::{EventKind, Monitor};
 use crate::options::LinkOptions;
@@ -39,6 +40,8 @@ pub const READ_CHUNK: usize = 16 * 1024;
 const MAX_READ: usize = 256 * 1024;
 /// Bytes encoded before they are written out.
 pub const WRITE_BATCH: usize = 64 * 1024;
+/// Reads one inline pull may do before returning to the application.
+const INLINE_READS: usize = 4;
 /// Reads per callback before yielding to other handlers.
 const READS_PER_TURN: usize = 32;
 
@@ -116,7 +119,53 @@ impl std::fmt::Display for LinkEnd {
     }
 }
 
-pub(crate) struct Connection {
+/// The reactor handler of one connection. Its state sits behind a mutex so that the
+/// socket's own thread can also move data (see [`InlineDriver`]).
+pub(crate) struct Connection(Arc<Shared>);
+
+/// A connection's state and the readiness the I/O thread could not deliver.
+///
+/// The reactor never blocks on a connection the socket thread is reading from: it
+/// records what happened in `missed` and moves on. Whoever holds the lock looks at
+/// `missed` after releasing it (see [`Shared::after_unlock`]); a fence on each side makes
+/// sure that either the reactor's `try_lock` sees the lock free or the holder sees the
+/// bits, so no readiness is lost.
+struct Shared {
+    conn: Mutex<Conn>,
+    missed: AtomicU8,
+}
+
+const MISSED_READABLE: u8 = 1;
+const MISSED_WRITABLE: u8 = 2;
+const MISSED_HUP: u8 = 4;
+const MISSED_WAKE: u8 = 8;
+
+impl Shared {
+    /// Records `bits` and returns the lock if it is free; else the holder takes over.
+    fn lock_or_defer(&self, bits: u8) -> Option<parking_lot::MutexGuard<'_, Conn>> {
+        self.missed.fetch_or(bits, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        let mut conn = self.conn.try_lock()?;
+        conn.apply_missed(self.missed.swap(0, Ordering::SeqCst));
+        Some(conn)
+    }
+
+    /// Called by the socket thread after it released the lock: hands readiness that
+    /// arrived meanwhile to the reactor.
+    fn after_unlock(&self, notifier: &Notifier) {
+        fence(Ordering::SeqCst);
+        if self.missed.load(Ordering::SeqCst) != 0 {
+            notifier.notify();
+        }
+    }
+}
+
+/// The state of one connection.
+pub(crate) struct Conn {
+    /// A weak handle on ourselves, for the drivers handed to the socket's pipe ends.
+    me: Weak<Shared>,
+    /// A link failure noticed on the socket's thread, for the reactor to act on.
+    pending_end: Option<LinkEnd>,
     origin: Origin,
     endpoint: String,
     socket: SocketLink,
@@ -139,8 +188,8 @@ impl Connection {
         socket: SocketLink,
         notifier: Notifier,
     ) -> Self {
-        let mut c = Connection::new(Origin::Accepted { stop }, endpoint, socket, notifier, None);
-        c.link = Some(Link::new(stream, true));
+        let c = Connection::new(Origin::Accepted { stop }, endpoint, socket, notifier, None);
+        c.0.conn.lock().link = Some(Link::new(stream, true));
         c
     }
 
@@ -168,20 +217,32 @@ impl Connection {
         notifier: Notifier,
         pipe: Option<PipeEnd>,
     ) -> Self {
-        Connection {
-            origin,
-            endpoint,
-            socket,
-            notifier,
-            pipe,
-            link: None,
-            socket_gone: false,
-            outbound_drained: false,
-            reconnect_timer: None,
-            linger_timer: None,
-        }
+        Connection(Arc::new_cyclic(|me| Shared {
+            missed: AtomicU8::new(0),
+            conn: Mutex::new(Conn {
+                me: me.clone(),
+                pending_end: None,
+                origin,
+                endpoint,
+                socket,
+                notifier,
+                pipe,
+                link: None,
+                socket_gone: false,
+                outbound_drained: false,
+                reconnect_timer: None,
+                linger_timer: None,
+            }),
+        }))
     }
 
+    /// A driver for the socket's end of this connection's pipe.
+    pub(crate) fn driver(&self) -> Arc<dyn Driver> {
+        Arc::new(InlineDriver(Arc::downgrade(&self.0)))
+    }
+}
+
+impl Conn {
     fn is_connecter(&self) -> bool {
         matches!(self.origin, Origin::Connect { .. })
     }
@@ -292,6 +353,9 @@ impl Connection {
 
     /// Moves data until nothing more can move. Errors end the link.
     fn pump(&mut self, cx: &mut Cx<'_>) -> Result<(), LinkEnd> {
+        if let Some(end) = self.pending_end.take() {
+            return Err(end);
+        }
         let link = self.link.as_mut().expect("pump needs a link");
         if !link.connected {
             if !link.writable && !link.readable {
@@ -314,9 +378,9 @@ impl Connection {
         }
         let mut reads = 0;
         loop {
-            let mut progress = self.decode_input(cx)?;
+            let mut progress = self.decode_input()?;
             progress |= self.read_some(&mut reads)?;
-            progress |= self.decode_input(cx)?;
+            progress |= self.decode_input()?;
             progress |= self.write_some()?;
             if !progress {
                 break;
@@ -411,7 +475,7 @@ impl Connection {
     }
 
     /// Decodes buffered input into messages until it runs out or the pipe is full.
-    fn decode_input(&mut self, cx: &mut Cx<'_>) -> Result<bool, LinkEnd> {
+    fn decode_input(&mut self) -> Result<bool, LinkEnd> {
         let mut progress = false;
         let mut staged = false;
         if let Some(link) = self.link.as_mut() {
@@ -459,7 +523,7 @@ impl Connection {
                         staged = true;
                     }
                 }
-                Event::Ready(peer) => self.handshake_done(cx, peer)?,
+                Event::Ready(peer) => self.handshake_done(peer)?,
                 // Subscriptions matter to PUB/XPUB, which come with a later issue.
                 Event::Subscribe(_) | Event::Cancel(_) => {}
             }
@@ -478,7 +542,7 @@ impl Connection {
         }
     }
 
-    fn handshake_done(&mut self, _cx: &mut Cx<'_>, peer: PeerInfo) -> Result<(), LinkEnd> {
+    fn handshake_done(&mut self, peer: PeerInfo) -> Result<(), LinkEnd> {
         let detail = format!(
             "peer {} (ZMTP 3.{})",
             peer.socket_type.name(),
@@ -491,7 +555,7 @@ impl Connection {
             return Ok(());
         }
         let opts = &self.socket.options;
-        let (ours, theirs) = pipe_pair(
+        let (ours, mut theirs) = pipe_pair(
             Side {
                 wake: Arc::new(NotifierWake(self.notifier.clone())),
                 send_hwm: opts.recv_hwm,
@@ -503,6 +567,7 @@ impl Connection {
                 routing_id: opts.routing_id.clone(),
             },
         );
+        theirs.driver = Some(Arc::new(InlineDriver(self.me.clone())));
         self.socket
             .inbox
             .attach(theirs)
@@ -628,6 +693,126 @@ impl Link {
 
 impl Handler for Connection {
     fn start(&mut self, cx: &mut Cx<'_>) {
+        self.0.conn.lock().on_start(cx);
+    }
+
+    fn ready(&mut self, cx: &mut Cx<'_>, event: &mio::event::Event) {
+        let mut bits = 0;
+        if event.is_readable() || event.is_read_closed() || event.is_error() {
+            bits |= MISSED_READABLE;
+        }
+        if event.is_read_closed() || event.is_error() {
+            bits |= MISSED_HUP;
+        }
+        if event.is_writable() || event.is_write_closed() || event.is_error() {
+            bits |= MISSED_WRITABLE;
+        }
+        if let Some(mut conn) = self.0.lock_or_defer(bits) {
+            conn.drive(cx);
+        }
+    }
+
+    fn wake(&mut self, cx: &mut Cx<'_>) {
+        if let Some(mut conn) = self.0.lock_or_defer(MISSED_WAKE) {
+            conn.drive(cx);
+        }
+    }
+
+    fn timeout(&mut self, cx: &mut Cx<'_>, id: TimerId) {
+        let mut conn = self.0.conn.lock();
+        let missed = self.0.missed.swap(0, Ordering::SeqCst);
+        conn.apply_missed(missed);
+        conn.on_timeout(cx, id);
+    }
+
+    fn shutdown(&mut self, cx: &mut Cx<'_>) {
+        let mut conn = self.0.conn.lock();
+        let missed = self.0.missed.swap(0, Ordering::SeqCst);
+        conn.apply_missed(missed);
+        // The context is going away, so every socket has closed: linger as usual, but
+        // a connection that never got a pipe has nothing to deliver.
+        conn.socket_gone = true;
+        conn.drive(cx);
+    }
+}
+
+/// Lets the socket's thread pull a connection's input itself.
+///
+/// When a socket finds its queue empty it asks each pipe's driver to read right away
+/// instead of waiting for the I/O thread to do it and wake it up. While a peer streams
+/// faster than the application consumes, the socket thread thus reads and decodes
+/// whole batches with no thread hand-off at all; once the stream runs dry, the I/O
+/// thread takes over again (it owns the readiness events). Only a `try_lock` is
+/// attempted: if the I/O thread holds the connection it is already moving the data.
+struct InlineDriver(Weak<Shared>);
+
+impl Driver for InlineDriver {
+    fn pull(&self) -> bool {
+        let Some(shared) = self.0.upgrade() else {
+            return false;
+        };
+        let Some(mut conn) = shared.conn.try_lock() else {
+            return false;
+        };
+        // Readiness the reactor could not deliver while we held the lock: reading
+        // flags are ours to use here; anything else needs the reactor.
+        let taken = shared
+            .missed
+            .fetch_and(!(MISSED_READABLE | MISSED_HUP), Ordering::SeqCst);
+        conn.apply_missed(taken & (MISSED_READABLE | MISSED_HUP));
+        let produced = conn.pull_inline();
+        let notifier = conn.notifier.clone();
+        drop(conn);
+        shared.after_unlock(&notifier);
+        produced
+    }
+}
+
+impl Conn {
+    /// Reads and decodes on the caller's thread while the stream has data.
+    fn pull_inline(&mut self) -> bool {
+        let ready = self.pending_end.is_none()
+            && self.pipe.is_some()
+            && self.link.as_ref().is_some_and(|l| {
+                l.connected
+                    && l.readable
+                    && !l.eof
+                    && l.engine.as_ref().is_some_and(|e| e.is_ready())
+            });
+        if !ready {
+            return false;
+        }
+        let mut reads = 0;
+        let mut produced = false;
+        let result = loop {
+            match self.read_some(&mut reads) {
+                Ok(true) => {}
+                Ok(false) => break Ok(()),
+                Err(end) => break Err(end),
+            }
+            match self.decode_input() {
+                Ok(p) => produced |= p,
+                Err(end) => break Err(end),
+            }
+            if reads >= INLINE_READS || self.inbound_full() {
+                break Ok(());
+            }
+        };
+        let link = self.link.as_mut().expect("checked above");
+        let reactor_needed = result.is_err()
+            || link.eof
+            || link.engine.as_mut().is_some_and(|e| !e.output().is_empty());
+        if let Err(end) = result {
+            self.pending_end = Some(end);
+        }
+        if reactor_needed {
+            // End of stream, an error, or a reply to a PING to write: the I/O thread acts.
+            self.notifier.notify();
+        }
+        produced
+    }
+
+    fn on_start(&mut self, cx: &mut Cx<'_>) {
         cx.bind(&self.notifier);
         if let Some(link) = &mut self.link {
             if let Err(e) = cx.registry().register(
@@ -651,26 +836,22 @@ impl Handler for Connection {
         self.drive(cx);
     }
 
-    fn ready(&mut self, cx: &mut Cx<'_>, event: &mio::event::Event) {
+    /// Applies readiness recorded while the lock was held elsewhere.
+    fn apply_missed(&mut self, bits: u8) {
         if let Some(link) = &mut self.link {
-            if event.is_readable() || event.is_read_closed() || event.is_error() {
+            if bits & MISSED_READABLE != 0 {
                 link.readable = true;
             }
-            if event.is_read_closed() || event.is_error() {
+            if bits & MISSED_HUP != 0 {
                 link.hup = true;
             }
-            if event.is_writable() || event.is_write_closed() || event.is_error() {
+            if bits & MISSED_WRITABLE != 0 {
                 link.writable = true;
             }
         }
-        self.drive(cx);
     }
 
-    fn wake(&mut self, cx: &mut Cx<'_>) {
-        self.drive(cx);
-    }
-
-    fn timeout(&mut self, cx: &mut Cx<'_>, id: TimerId) {
+    fn on_timeout(&mut self, cx: &mut Cx<'_>, id: TimerId) {
         if self.reconnect_timer == Some(id) {
             self.reconnect_timer = None;
             if self.link.is_none() && !self.stop_requested() {
@@ -687,13 +868,6 @@ impl Handler for Connection {
                 }
             }
         }
-        self.drive(cx);
-    }
-
-    fn shutdown(&mut self, cx: &mut Cx<'_>) {
-        // The context is going away, so every socket has closed: linger as usual, but
-        // a connection that never got a pipe has nothing to deliver.
-        self.socket_gone = true;
         self.drive(cx);
     }
 }

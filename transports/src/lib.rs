@@ -190,13 +190,18 @@ pub fn connect(
         (Some(session_end), Some(socket_end))
     };
     let stop = Arc::new(StopFlag::default());
-    reactor.spawn(Box::new(Connection::connecting(
+    let connection = Connection::connecting(
         dial,
         stop.clone(),
         endpoint.to_string(),
         socket,
         notifier.clone(),
         session_end,
-    )));
+    );
+    let socket_end = socket_end.map(|mut end| {
+        end.driver = Some(connection.driver());
+        end
+    });
+    reactor.spawn(Box::new(connection));
     Ok((EndpointHandle { stop, notifier }, socket_end))
 }
