@@ -18,21 +18,20 @@
 //! with one system call, so a burst of small messages costs one `write` per batch.
 
 use std::io::{self, ErrorKind, Read, Write};
-use std::sync::atomic::{fence, AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Instant;
 
 use bytes::BytesMut;
 use ferrozmq_engine::{Engine, EngineConfig, EngineError, Event, PeerInfo};
 use ferrozmq_patterns::pipe::{Driver, Pop};
-use ferrozmq_patterns::{pipe_pair, Inbox, Msg, PipeEnd, Side};
+use ferrozmq_patterns::{pipe_pair, Inbox, Msg, PipeEnd, Side, Wake};
 use ferrozmq_reactor::{mio, Cx, Handler, Notifier, TimerId};
 use parking_lot::Mutex;
 
 use crate::monitor::{EventKind, Monitor};
 use crate::options::LinkOptions;
 use crate::stream::Stream;
-use crate::NotifierWake;
 
 /// Bytes read per system call.
 pub const READ_CHUNK: usize = 16 * 1024;
@@ -94,6 +93,8 @@ struct Link {
     eof: bool,
     /// The last decode stopped for want of input (not because the socket's queue was full).
     starved: bool,
+    /// Input is waiting for room in the socket's queue (the I/O thread resumes it).
+    stalled: bool,
     writable: bool,
     assembling: Option<Msg>,
     peer: String,
@@ -239,6 +240,11 @@ impl Connection {
     /// A driver for the socket's end of this connection's pipe.
     pub(crate) fn driver(&self) -> Arc<dyn Driver> {
         Arc::new(InlineDriver(Arc::downgrade(&self.0)))
+    }
+
+    /// Points a session wake-up created before this connection at it.
+    pub(crate) fn adopt_wake(&self, wake: &SessionWake) {
+        let _ = wake.conn.set(Arc::downgrade(&self.0));
     }
 }
 
@@ -480,9 +486,13 @@ impl Conn {
         let mut staged = false;
         if let Some(link) = self.link.as_mut() {
             link.starved = false;
+            link.stalled = false;
         }
         loop {
             if self.inbound_full() {
+                if let Some(link) = self.link.as_mut() {
+                    link.stalled = true;
+                }
                 break;
             }
             let link = self.link.as_mut().expect("link");
@@ -555,9 +565,11 @@ impl Conn {
             return Ok(());
         }
         let opts = &self.socket.options;
+        let session_wake = SessionWake::new(self.notifier.clone());
+        let _ = session_wake.conn.set(self.me.clone());
         let (ours, mut theirs) = pipe_pair(
             Side {
-                wake: Arc::new(NotifierWake(self.notifier.clone())),
+                wake: session_wake,
                 send_hwm: opts.recv_hwm,
                 routing_id: peer.routing_id,
             },
@@ -684,6 +696,7 @@ impl Link {
             hup: false,
             eof: false,
             starved: false,
+            stalled: false,
             writable: true,
             assembling: None,
             peer,
@@ -736,6 +749,67 @@ impl Handler for Connection {
     }
 }
 
+/// How a connection is woken by its pipe: the socket queued a message, freed room in
+/// the inbound queue, or closed.
+///
+/// A message queued on an idle connection is written right away on the sending thread
+/// (one `write` instead of a wake-up of the I/O thread, which then writes): this takes
+/// a thread hand-off off every request-reply round trip. Only one such inline write
+/// is allowed per [`INLINE_WRITE_GAP`]; messages that follow faster than that go
+/// through the I/O thread, which batches them into large writes. Everything else
+/// (credit after a full inbound queue, closure) is the I/O thread's job.
+pub(crate) struct SessionWake {
+    notifier: Notifier,
+    conn: OnceLock<Weak<Shared>>,
+    last_inline: AtomicU64,
+}
+
+/// The least time between two inline writes on one connection.
+pub const INLINE_WRITE_GAP: std::time::Duration = std::time::Duration::from_micros(20);
+
+impl SessionWake {
+    pub(crate) fn new(notifier: Notifier) -> Arc<SessionWake> {
+        Arc::new(SessionWake {
+            notifier,
+            conn: OnceLock::new(),
+            last_inline: AtomicU64::new(0),
+        })
+    }
+
+    fn try_inline(&self) -> bool {
+        let Some(shared) = self.conn.get().and_then(Weak::upgrade) else {
+            return false;
+        };
+        let now = clock_nanos();
+        let last = self.last_inline.load(Ordering::Relaxed);
+        if now.saturating_sub(last) < INLINE_WRITE_GAP.as_nanos() as u64 {
+            return false;
+        }
+        let Some(mut conn) = shared.conn.try_lock() else {
+            return false;
+        };
+        self.last_inline.store(now, Ordering::Relaxed);
+        let done = conn.push_inline();
+        drop(conn);
+        shared.after_unlock(&self.notifier);
+        done
+    }
+}
+
+impl Wake for SessionWake {
+    fn wake(&self) {
+        if !self.try_inline() {
+            self.notifier.notify();
+        }
+    }
+}
+
+/// Nanoseconds on a process-wide monotonic clock.
+fn clock_nanos() -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
 /// Lets the socket's thread pull a connection's input itself.
 ///
 /// When a socket finds its queue empty it asks each pipe's driver to read right away
@@ -769,6 +843,36 @@ impl Driver for InlineDriver {
 }
 
 impl Conn {
+    /// Writes queued messages on the caller's thread. True if nothing is left for the
+    /// I/O thread to do (everything written, no paused reading, no closure to handle).
+    fn push_inline(&mut self) -> bool {
+        let ready = self.pending_end.is_none()
+            && !self.socket_gone
+            && self.pipe.is_some()
+            && self.link.as_ref().is_some_and(|l| {
+                l.connected && !l.stalled && l.engine.as_ref().is_some_and(|e| e.is_ready())
+            });
+        if !ready {
+            return false;
+        }
+        loop {
+            match self.write_some() {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(end) => {
+                    self.pending_end = Some(end);
+                    return false;
+                }
+            }
+        }
+        !self.socket_gone
+            && self
+                .link
+                .as_mut()
+                .and_then(|l| l.engine.as_mut())
+                .is_some_and(|e| e.output().is_empty())
+    }
+
     /// Reads and decodes on the caller's thread while the stream has data.
     fn pull_inline(&mut self) -> bool {
         let ready = self.pending_end.is_none()

@@ -19,27 +19,18 @@ mod stream;
 use std::io;
 use std::sync::Arc;
 
-use ferrozmq_patterns::{pipe_pair, PipeEnd, Side, Wake};
+use ferrozmq_patterns::{pipe_pair, PipeEnd, Side};
 use ferrozmq_reactor::{Notifier, ReactorHandle};
 
-pub use connection::{SocketLink, StopFlag, READ_CHUNK, WRITE_BATCH};
+pub use connection::{SocketLink, StopFlag, INLINE_WRITE_GAP, READ_CHUNK, WRITE_BATCH};
 pub use endpoint::{Endpoint, EndpointError};
 pub use inproc::{InprocError, InprocPeer, InprocRegistry};
 pub use monitor::{EventKind, Monitor, SocketEvent};
 pub use options::{frame_size_ceiling, LinkOptions};
 pub use stream::{Listener, Stream};
 
-use connection::Connection;
+use connection::{Connection, SessionWake};
 use listener::ListenerHandler;
-
-/// A reactor notifier used as a pipe wake-up target.
-pub(crate) struct NotifierWake(pub(crate) Notifier);
-
-impl Wake for NotifierWake {
-    fn wake(&self) {
-        self.0.notify();
-    }
-}
 
 /// Controls a listener or connecter running on a reactor.
 pub struct EndpointHandle {
@@ -171,13 +162,14 @@ pub fn connect(
         }
     };
     let notifier = reactor.notifier();
+    let session_wake = SessionWake::new(notifier.clone());
     let (session_end, socket_end) = if socket.options.pipe_after_handshake() {
         (None, None)
     } else {
         let opts = &socket.options;
         let (session_end, socket_end) = pipe_pair(
             Side {
-                wake: Arc::new(NotifierWake(notifier.clone())),
+                wake: session_wake.clone(),
                 send_hwm: opts.recv_hwm,
                 routing_id: bytes::Bytes::new(),
             },
@@ -198,6 +190,7 @@ pub fn connect(
         notifier.clone(),
         session_end,
     );
+    connection.adopt_wake(&session_wake);
     let socket_end = socket_end.map(|mut end| {
         end.driver = Some(connection.driver());
         end
