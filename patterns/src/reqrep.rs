@@ -94,7 +94,7 @@ impl Pattern for Req {
 pub struct Rep {
     pipes: PipeSet,
     /// Where the reply goes and the envelope it carries back; `None` when receiving.
-    replying_to: Option<(PipeId, Vec<Bytes>)>,
+    replying_to: Option<(PipeId, Msg)>,
 }
 
 impl Pattern for Rep {
@@ -117,9 +117,7 @@ impl Pattern for Rep {
         let Some((pipe, envelope)) = self.replying_to.take() else {
             return Err(SendFailure::new(SendErrorKind::WrongState, msg));
         };
-        for frame in envelope.into_iter().rev() {
-            msg.push_front(frame);
-        }
+        msg.prepend(envelope);
         // A vanished requester or a full pipe loses the reply, as in libzmq.
         if let Some(p) = self.pipes.get_mut(pipe) {
             if p.tx.has_room() {
@@ -140,7 +138,9 @@ impl Pattern for Rep {
             if delimiter + 1 == msg.len() {
                 continue; // an envelope and no body
             }
-            let envelope = msg.split_front(delimiter + 1);
+            let envelope = msg
+                .split_front(delimiter + 1)
+                .expect("a delimiter and a body");
             self.replying_to = Some((from, envelope));
             return Ok(msg);
         }

@@ -151,11 +151,11 @@ impl Shared {
         Some(conn)
     }
 
-    /// Called by the socket thread after it released the lock: hands readiness that
-    /// arrived meanwhile to the reactor.
-    fn after_unlock(&self, notifier: &Notifier) {
+    /// Called by the socket thread after it released the lock: hands readiness of the
+    /// `relevant` kinds that arrived meanwhile to the reactor.
+    fn after_unlock(&self, notifier: &Notifier, relevant: u8) {
         fence(Ordering::SeqCst);
-        if self.missed.load(Ordering::SeqCst) != 0 {
+        if self.missed.load(Ordering::SeqCst) & relevant != 0 {
             notifier.notify();
         }
     }
@@ -791,7 +791,7 @@ impl SessionWake {
         self.last_inline.store(now, Ordering::Relaxed);
         let done = conn.push_inline();
         drop(conn);
-        shared.after_unlock(&self.notifier);
+        shared.after_unlock(&self.notifier, u8::MAX);
         done
     }
 }
@@ -837,7 +837,16 @@ impl Driver for InlineDriver {
         let produced = conn.pull_inline();
         let notifier = conn.notifier.clone();
         drop(conn);
-        shared.after_unlock(&notifier);
+        // If we produced messages the caller comes back for more once it has consumed
+        // them, and picks up new read readiness itself; only other readiness needs the
+        // I/O thread then. If we produced nothing the caller is about to sleep: hand
+        // everything over.
+        let relevant = if produced {
+            MISSED_WRITABLE | MISSED_WAKE
+        } else {
+            u8::MAX
+        };
+        shared.after_unlock(&notifier, relevant);
         produced
     }
 }
