@@ -41,7 +41,7 @@ mod signal;
 
 pub use basic::{Dealer, Pair, Pull, Push};
 pub use inbox::{Inbox, SocketClosed};
-pub use msg::Msg;
+pub use msg::{Frames, Msg};
 pub use pattern::{Pattern, PatternFlag, RecvErrorKind, SendErrorKind, SendFailure};
 pub use pipe::{pipe_pair, PipeEnd, PipeId, Side};
 pub use pipe_set::PipeSet;
