@@ -609,6 +609,17 @@ impl Core {
     }
 
     fn recv_msg(&mut self, dont_wait: bool) -> Result<Msg> {
+        // While we receive, I/O threads leave readable input to this thread, which
+        // reads and decodes it itself: no hand-off per batch (see `Inbox`).
+        self.inbox.begin_receiving();
+        let result = self.recv_msg_inner(dont_wait);
+        if self.inbox.end_receiving() {
+            self.pattern.hand_back();
+        }
+        result
+    }
+
+    fn recv_msg_inner(&mut self, dont_wait: bool) -> Result<Msg> {
         self.adopt_new_pipes();
         let mut deadline = None;
         let mut first = true;

@@ -69,6 +69,9 @@ macro_rules! lbfq_pattern {
             fn recv(&mut self) -> Result<Msg, RecvErrorKind> {
                 self.0.recv()
             }
+            fn hand_back(&mut self) {
+                self.0.pipes.hand_back()
+            }
             fn pull_inline(&mut self) -> bool {
                 self.0.pipes.pull_inline()
             }
@@ -156,6 +159,9 @@ impl Pattern for Pair {
     }
     fn recv(&mut self) -> Result<Msg, RecvErrorKind> {
         self.0.recv()
+    }
+    fn hand_back(&mut self) {
+        self.0.pipes.hand_back()
     }
     fn pull_inline(&mut self) -> bool {
         self.0.pipes.pull_inline()

@@ -25,6 +25,10 @@ pub struct Inbox {
     has_new: AtomicBool,
     closed: AtomicBool,
     linger_deadline: Mutex<Option<Instant>>,
+    /// The socket's thread is inside a receive (and will read from drivers itself).
+    receiving: AtomicBool,
+    /// An I/O thread left input for the receiving thread to read.
+    delegated: AtomicBool,
 }
 
 impl Default for Inbox {
@@ -35,6 +39,8 @@ impl Default for Inbox {
             has_new: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             linger_deadline: Mutex::new(None),
+            receiving: AtomicBool::new(false),
+            delegated: AtomicBool::new(false),
         }
     }
 }
@@ -91,6 +97,43 @@ impl Inbox {
             std::mem::take(&mut *pipes)
         };
         drop(orphans);
+    }
+
+    /// Marks the start of a receive on the socket's thread: from now on an I/O thread
+    /// may leave newly readable input to this thread (see [`delegate_read`](Inbox::delegate_read)).
+    pub fn begin_receiving(&self) {
+        self.receiving.store(true, Ordering::SeqCst);
+    }
+
+    /// Marks the end of a receive. True if input was left to this thread meanwhile and
+    /// must now be handed back to the I/O threads (the socket calls its drivers'
+    /// [`hand_back`](crate::pipe::Driver::hand_back)).
+    pub fn end_receiving(&self) -> bool {
+        self.receiving.store(false, Ordering::SeqCst);
+        std::sync::atomic::fence(Ordering::SeqCst);
+        self.delegated.swap(false, Ordering::SeqCst)
+    }
+
+    /// Called by an I/O thread that has just recorded, where the socket's driver will
+    /// find it, that a stream became readable. If the socket's thread is receiving,
+    /// it is woken to read the input itself and true is returned; otherwise the I/O
+    /// thread must read. Marking before checking pairs with
+    /// [`end_receiving`](Inbox::end_receiving): either this sees the receive still
+    /// running, or the receiving thread sees the mark and hands the input back.
+    pub fn delegate_read(&self) -> bool {
+        self.delegated.store(true, Ordering::SeqCst);
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if self.receiving.load(Ordering::SeqCst) {
+            self.signal.wake();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// True while the socket's thread is inside a receive.
+    pub fn is_receiving(&self) -> bool {
+        self.receiving.load(Ordering::Relaxed)
     }
 
     /// True once the socket closed.

@@ -212,7 +212,10 @@ mod tests {
         assert_eq!(frames(&m), vec!["a", "b", "c"]);
         assert_eq!(m.len(), 3);
         assert_eq!(m.pop_front().unwrap(), "a");
-        assert_eq!(m.split_front(5), Some(Msg::single(Bytes::from_static(b"b"))));
+        assert_eq!(
+            m.split_front(5),
+            Some(Msg::single(Bytes::from_static(b"b")))
+        );
         assert_eq!(m.first(), "c");
         assert_eq!(m.pop_front(), None);
     }

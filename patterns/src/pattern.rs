@@ -86,6 +86,9 @@ pub trait Pattern: Send {
     /// [`Driver`](crate::pipe::Driver)); true if messages may have arrived.
     fn pull_inline(&mut self) -> bool;
 
+    /// Hands input left to this thread back to the I/O threads when a receive ends.
+    fn hand_back(&mut self);
+
     /// True if a `recv` would succeed now.
     fn can_recv(&mut self) -> bool;
 

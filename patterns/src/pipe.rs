@@ -293,6 +293,10 @@ pub struct PipeId(pub u64);
 pub trait Driver: Send + Sync {
     /// Tries to receive now; true if messages may have been added to the pipe.
     fn pull(&self) -> bool;
+
+    /// The socket stops receiving: input left for it to read goes back to the I/O
+    /// thread (see [`Inbox::delegate_read`](crate::Inbox::delegate_read)).
+    fn hand_back(&self);
 }
 
 /// One side's view of a two-way pipe to a peer.

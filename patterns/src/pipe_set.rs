@@ -136,6 +136,15 @@ impl PipeSet {
         any
     }
 
+    /// Returns input left to this thread back to the I/O threads.
+    pub fn hand_back(&mut self) {
+        for pipe in &self.pipes {
+            if let Some(driver) = &pipe.driver {
+                driver.hand_back();
+            }
+        }
+    }
+
     /// True if some pipe holds a message (for readiness queries).
     pub fn any_readable(&mut self) -> bool {
         self.pipes.iter_mut().any(|p| p.rx.has_message())

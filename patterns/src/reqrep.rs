@@ -73,6 +73,9 @@ impl Pattern for Req {
         Err(RecvErrorKind::WouldBlock)
     }
 
+    fn hand_back(&mut self) {
+        self.pipes.hand_back()
+    }
     fn pull_inline(&mut self) -> bool {
         self.pipes.pull_inline()
     }
@@ -147,6 +150,9 @@ impl Pattern for Rep {
         Err(RecvErrorKind::WouldBlock)
     }
 
+    fn hand_back(&mut self) {
+        self.pipes.hand_back()
+    }
     fn pull_inline(&mut self) -> bool {
         self.pipes.pull_inline()
     }

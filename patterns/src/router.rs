@@ -149,6 +149,9 @@ impl Pattern for Router {
         Ok(msg)
     }
 
+    fn hand_back(&mut self) {
+        self.pipes.hand_back()
+    }
     fn pull_inline(&mut self) -> bool {
         self.pipes.pull_inline()
     }

@@ -134,6 +134,14 @@ pub(crate) struct Connection(Arc<Shared>);
 struct Shared {
     conn: Mutex<Conn>,
     missed: AtomicU8,
+    /// The link is past its handshake with a pipe that has a driver: readable input
+    /// may be left to a receiving socket thread.
+    delegate: AtomicBool,
+    /// Input was left to the socket's thread while this thread held the lock: that
+    /// thread's `try_lock` may have failed, so wake it again once the lock is free.
+    rewake_socket: AtomicBool,
+    inbox: Arc<Inbox>,
+    notifier: Notifier,
 }
 
 const MISSED_READABLE: u8 = 1;
@@ -149,6 +157,13 @@ impl Shared {
         let mut conn = self.conn.try_lock()?;
         conn.apply_missed(self.missed.swap(0, Ordering::SeqCst));
         Some(conn)
+    }
+
+    /// Wakes the socket's thread again if input was left to it while we held the lock.
+    fn rewake_if_needed(&self) {
+        if self.rewake_socket.swap(false, Ordering::Relaxed) {
+            self.inbox.signal().wake();
+        }
     }
 
     /// Called by the socket thread after it released the lock: hands readiness of the
@@ -220,6 +235,10 @@ impl Connection {
     ) -> Self {
         Connection(Arc::new_cyclic(|me| Shared {
             missed: AtomicU8::new(0),
+            delegate: AtomicBool::new(false),
+            rewake_socket: AtomicBool::new(false),
+            inbox: socket.inbox.clone(),
+            notifier: notifier.clone(),
             conn: Mutex::new(Conn {
                 me: me.clone(),
                 pending_end: None,
@@ -385,8 +404,10 @@ impl Conn {
         let mut reads = 0;
         loop {
             let mut progress = self.decode_input()?;
-            progress |= self.read_some(&mut reads)?;
-            progress |= self.decode_input()?;
+            if !self.leave_reading_to_socket() {
+                progress |= self.read_some(&mut reads)?;
+                progress |= self.decode_input()?;
+            }
             progress |= self.write_some()?;
             if !progress {
                 break;
@@ -422,6 +443,36 @@ impl Conn {
         }
         let link = self.link.as_mut().expect("link");
         link.engine = Some(engine);
+    }
+
+    /// If the socket's thread is waiting in a receive, leaves the stream's input for it
+    /// to read and decode (see [`InlineDriver`]) and returns true.
+    fn leave_reading_to_socket(&mut self) -> bool {
+        let Some(link) = self.link.as_mut() else {
+            return false;
+        };
+        if !link.readable
+            || link.hup
+            || link.eof
+            || self.pipe.is_none()
+            || !self.socket.inbox.is_receiving()
+        {
+            return false;
+        }
+        let Some(shared) = self.me.upgrade() else {
+            return false;
+        };
+        if !shared.delegate.load(Ordering::Relaxed) {
+            return false;
+        }
+        shared.missed.fetch_or(MISSED_READABLE, Ordering::SeqCst);
+        if shared.inbox.delegate_read() {
+            link.readable = false;
+            shared.rewake_socket.store(true, Ordering::Relaxed);
+            true
+        } else {
+            false
+        }
     }
 
     /// Reads once if the stream may have data and the socket has room. True if bytes came.
@@ -553,6 +604,9 @@ impl Conn {
     }
 
     fn handshake_done(&mut self, peer: PeerInfo) -> Result<(), LinkEnd> {
+        if let Some(shared) = self.me.upgrade() {
+            shared.delegate.store(true, Ordering::Relaxed);
+        }
         let detail = format!(
             "peer {} (ZMTP 3.{})",
             peer.socket_type.name(),
@@ -637,6 +691,9 @@ impl Conn {
     }
 
     fn link_ended(&mut self, cx: &mut Cx<'_>, end: LinkEnd) {
+        if let Some(shared) = self.me.upgrade() {
+            shared.delegate.store(false, Ordering::Relaxed);
+        }
         let handshaking = self
             .link
             .as_ref()
@@ -720,14 +777,31 @@ impl Handler for Connection {
         if event.is_writable() || event.is_write_closed() || event.is_error() {
             bits |= MISSED_WRITABLE;
         }
+        let read_bits = bits & (MISSED_READABLE | MISSED_HUP);
+        if read_bits != 0 && self.0.delegate.load(Ordering::Relaxed) && self.0.inbox.is_receiving()
+        {
+            // The socket's thread is waiting for input: let it read and decode the
+            // stream itself rather than doing it here and handing the result over.
+            self.0.missed.fetch_or(read_bits, Ordering::SeqCst);
+            if self.0.inbox.delegate_read() {
+                bits &= !read_bits;
+                if bits == 0 {
+                    return;
+                }
+            }
+        }
         if let Some(mut conn) = self.0.lock_or_defer(bits) {
             conn.drive(cx);
+            drop(conn);
+            self.0.rewake_if_needed();
         }
     }
 
     fn wake(&mut self, cx: &mut Cx<'_>) {
         if let Some(mut conn) = self.0.lock_or_defer(MISSED_WAKE) {
             conn.drive(cx);
+            drop(conn);
+            self.0.rewake_if_needed();
         }
     }
 
@@ -736,6 +810,8 @@ impl Handler for Connection {
         let missed = self.0.missed.swap(0, Ordering::SeqCst);
         conn.apply_missed(missed);
         conn.on_timeout(cx, id);
+        drop(conn);
+        self.0.rewake_if_needed();
     }
 
     fn shutdown(&mut self, cx: &mut Cx<'_>) {
@@ -821,6 +897,14 @@ fn clock_nanos() -> u64 {
 struct InlineDriver(Weak<Shared>);
 
 impl Driver for InlineDriver {
+    fn hand_back(&self) {
+        if let Some(shared) = self.0.upgrade() {
+            if shared.missed.load(Ordering::SeqCst) & (MISSED_READABLE | MISSED_HUP) != 0 {
+                shared.notifier.notify();
+            }
+        }
+    }
+
     fn pull(&self) -> bool {
         let Some(shared) = self.0.upgrade() else {
             return false;
@@ -888,7 +972,7 @@ impl Conn {
             && self.pipe.is_some()
             && self.link.as_ref().is_some_and(|l| {
                 l.connected
-                    && l.readable
+                    && (l.readable || !l.input.is_empty())
                     && !l.eof
                     && l.engine.as_ref().is_some_and(|e| e.is_ready())
             });
@@ -898,17 +982,17 @@ impl Conn {
         let mut reads = 0;
         let mut produced = false;
         let result = loop {
-            match self.read_some(&mut reads) {
-                Ok(true) => {}
-                Ok(false) => break Ok(()),
-                Err(end) => break Err(end),
-            }
             match self.decode_input() {
                 Ok(p) => produced |= p,
                 Err(end) => break Err(end),
             }
             if reads >= INLINE_READS || self.inbound_full() {
                 break Ok(());
+            }
+            match self.read_some(&mut reads) {
+                Ok(true) => {}
+                Ok(false) => break Ok(()),
+                Err(end) => break Err(end),
             }
         };
         let link = self.link.as_mut().expect("checked above");
