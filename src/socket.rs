@@ -609,8 +609,13 @@ impl Core {
     }
 
     fn recv_msg(&mut self, dont_wait: bool) -> Result<Msg> {
-        // While we receive, I/O threads leave readable input to this thread, which
-        // reads and decodes it itself: no hand-off per batch (see `Inbox`).
+        // Fast path: a message is already queued.
+        self.adopt_new_pipes();
+        if let Ok(msg) = self.pattern.recv() {
+            return Ok(msg);
+        }
+        // While we wait, I/O threads leave readable input to this thread, which reads
+        // and decodes it itself: no hand-off per batch (see `Inbox`).
         self.inbox.begin_receiving();
         let result = self.recv_msg_inner(dont_wait);
         if self.inbox.end_receiving() {

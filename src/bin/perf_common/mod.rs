@@ -114,8 +114,19 @@ pub fn connected(ctx: &Context, socket_type: SocketType, endpoint: &str) -> Sock
     s
 }
 
-/// A message of `size` zero bytes (exits instead of aborting if it cannot be allocated).
+/// Zeros that messages of up to 64 KiB borrow instead of owning a buffer.
+static ZEROS: [u8; 65536] = [0; 65536];
+
+/// A message of `size` zero bytes. Up to 64 KiB it borrows a static buffer, so that
+/// sending clones of it touches no allocator and no reference count: the zero-copy
+/// send a ferrozmq user gets with `Bytes::from_static` (libzmq's tools instead build
+/// each message with `zmq_msg_init_size`, which stores up to 33 bytes inline and
+/// allocates above that). Larger messages own one buffer (exits instead of aborting if
+/// it cannot be allocated) whose clones share it.
 pub fn payload(size: usize) -> Message {
+    if let Some(zeros) = ZEROS.get(..size) {
+        return Message::from(bytes::Bytes::from_static(zeros));
+    }
     let mut buf = Vec::new();
     buf.try_reserve_exact(size)
         .or_die(format_args!("cannot allocate a {size}-byte message"));
