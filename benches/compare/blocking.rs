@@ -28,6 +28,11 @@ pub trait Blocking: 'static {
     /// 0 = no limit.
     fn set_sndhwm(socket: &Self::Socket, hwm: u64) -> Result<()>;
     fn payload(size: usize) -> Self::Payload;
+    /// A payload with a buffer of its own, as a distinct application message has
+    /// (`payload` may share or borrow one).
+    fn owned_payload(size: usize) -> Self::Payload {
+        Self::payload(size)
+    }
     /// Sends one message with the payload's content, blocking while there is no room,
     /// the cheapest way the implementation's API allows: ferrozmq shares the payload's
     /// buffer (a reference-counted clone); libzmq builds a new message of that size.
@@ -181,7 +186,7 @@ fn queued<I: Blocking>(size: usize, count: u64) -> Result<Sample> {
     thread::sleep(Duration::from_millis(100));
     let before = probe::rss_kib()?;
     for _ in 0..count {
-        I::send(&push, &I::payload(size))?;
+        I::send(&push, &I::owned_payload(size))?;
     }
     thread::sleep(Duration::from_millis(200));
     let sample = Sample {

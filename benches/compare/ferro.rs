@@ -57,6 +57,10 @@ impl Blocking for Ferro {
         }
     }
 
+    fn owned_payload(size: usize) -> Message {
+        Message::from(vec![0u8; size])
+    }
+
     fn send(socket: &Socket, payload: &Message) -> Result<()> {
         socket.send(payload.clone()).map_err(|e| err(e.error))
     }

@@ -215,6 +215,14 @@ impl Reader {
         !self.local.is_empty() || !self.q.inner.lock().items.is_empty()
     }
 
+    /// Payload bytes of the next message, if there is one (it stays queued).
+    pub fn peek_len(&mut self) -> Option<usize> {
+        if let Some(msg) = self.local.front() {
+            return Some(msg.byte_len());
+        }
+        self.q.inner.lock().items.front().map(Msg::byte_len)
+    }
+
     /// True if the writer is gone and every message it wrote has been read.
     pub fn is_closed_and_drained(&mut self) -> bool {
         if !self.local.is_empty() {

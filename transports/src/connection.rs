@@ -95,6 +95,8 @@ struct Link {
     starved: bool,
     /// Input is waiting for room in the socket's queue (the I/O thread resumes it).
     stalled: bool,
+    /// A running average of received frame sizes (bytes).
+    average_frame: usize,
     writable: bool,
     assembling: Option<Msg>,
     peer: String,
@@ -451,9 +453,15 @@ impl Conn {
         let Some(link) = self.link.as_mut() else {
             return false;
         };
+        // Only at a frame boundary: the rest of a large frame is read here, where
+        // reading overlaps with the application consuming earlier messages.
+        // Only for small messages: large ones are better read here, where reading
+        // overlaps with the application consuming the previous one.
         if !link.readable
             || link.hup
             || link.eof
+            || !link.input.is_empty()
+            || link.average_frame > DELEGATE_MAX_FRAME
             || self.pipe.is_none()
             || !self.socket.inbox.is_receiving()
         {
@@ -570,6 +578,7 @@ impl Conn {
             progress = true;
             match event {
                 Event::Frame { data, more } => {
+                    link.average_frame = (link.average_frame * 7 + data.len()) / 8;
                     let msg = match link.assembling.take() {
                         None => Msg::single(data),
                         Some(mut m) => {
@@ -754,6 +763,7 @@ impl Link {
             eof: false,
             starved: false,
             stalled: false,
+            average_frame: 0,
             writable: true,
             assembling: None,
             peer,
@@ -839,6 +849,13 @@ pub(crate) struct SessionWake {
     conn: OnceLock<Weak<Shared>>,
     last_inline: AtomicU64,
 }
+
+/// Read readiness is left to a receiving socket thread only while received frames
+/// average at most this many bytes.
+const DELEGATE_MAX_FRAME: usize = 4 * 1024;
+
+/// The largest message written inline (see [`SessionWake`]).
+const INLINE_WRITE_MAX: usize = 8 * 1024;
 
 /// The least time between two inline writes on one connection.
 pub const INLINE_WRITE_GAP: std::time::Duration = std::time::Duration::from_micros(20);
@@ -946,6 +963,16 @@ impl Conn {
                 l.connected && !l.stalled && l.engine.as_ref().is_some_and(|e| e.is_ready())
             });
         if !ready {
+            return false;
+        }
+        // Large messages are left to the I/O thread: copying and writing them here
+        // would stop the application from queueing the next one meanwhile.
+        let small = self
+            .pipe
+            .as_mut()
+            .and_then(|p| p.rx.peek_len())
+            .is_some_and(|len| len <= INLINE_WRITE_MAX);
+        if !small {
             return false;
         }
         loop {
