@@ -1,0 +1,264 @@
+//! The socket thread's share of a connection's work.
+//!
+//! A connection belongs to its I/O thread, but two things go faster when the
+//! application's own thread does them:
+//!
+//! * **writing a message to an idle connection** ([`SessionWake`]): one `write` on the
+//!   sending thread instead of waking the I/O thread to do it;
+//! * **reading a small-message stream while the application waits in `recv`**
+//!   ([`InlineDriver`], [`Conn::leave_reading_to_socket`]): the waiting thread reads and
+//!   decodes whole batches itself instead of being handed them.
+//!
+//! Both only ever `try_lock` the connection, and hand readiness they can't act on back
+//! to the I/O thread through [`Shared`]'s `missed` bits, so neither side can stall the
+//! other.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::Instant;
+
+use ferrozmq_patterns::pipe::Driver;
+use ferrozmq_patterns::Wake;
+use ferrozmq_reactor::Notifier;
+
+use super::{
+    Conn, Shared, INLINE_READS, MISSED_HUP, MISSED_READABLE, MISSED_WAKE, MISSED_WRITABLE,
+};
+
+/// How a connection is woken by its pipe: the socket queued a message, freed room in
+/// the inbound queue, or closed.
+///
+/// A message queued on an idle connection is written right away on the sending thread
+/// (one `write` instead of a wake-up of the I/O thread, which then writes): this takes
+/// a thread hand-off off every request-reply round trip. Only one such inline write
+/// is allowed per [`INLINE_WRITE_GAP`]; messages that follow faster than that go
+/// through the I/O thread, which batches them into large writes. Everything else
+/// (credit after a full inbound queue, closure) is the I/O thread's job.
+pub(crate) struct SessionWake {
+    notifier: Notifier,
+    pub(super) conn: OnceLock<Weak<Shared>>,
+    last_inline: AtomicU64,
+}
+
+/// Read readiness is left to a receiving socket thread only while received frames
+/// average at most this many bytes.
+const DELEGATE_MAX_FRAME: usize = 4 * 1024;
+
+/// The largest message written inline (see [`SessionWake`]).
+const INLINE_WRITE_MAX: usize = 8 * 1024;
+
+/// The least time between two inline writes on one connection.
+pub const INLINE_WRITE_GAP: std::time::Duration = std::time::Duration::from_micros(20);
+
+impl SessionWake {
+    pub(crate) fn new(notifier: Notifier) -> Arc<SessionWake> {
+        Arc::new(SessionWake {
+            notifier,
+            conn: OnceLock::new(),
+            last_inline: AtomicU64::new(0),
+        })
+    }
+
+    fn try_inline(&self) -> bool {
+        let Some(shared) = self.conn.get().and_then(Weak::upgrade) else {
+            return false;
+        };
+        let now = clock_nanos();
+        let last = self.last_inline.load(Ordering::Relaxed);
+        if now.saturating_sub(last) < INLINE_WRITE_GAP.as_nanos() as u64 {
+            return false;
+        }
+        let Some(mut conn) = shared.conn.try_lock() else {
+            return false;
+        };
+        self.last_inline.store(now, Ordering::Relaxed);
+        let done = conn.push_inline();
+        drop(conn);
+        shared.after_unlock(&self.notifier, u8::MAX);
+        done
+    }
+}
+
+impl Wake for SessionWake {
+    fn wake(&self) {
+        if !self.try_inline() {
+            self.notifier.notify();
+        }
+    }
+}
+
+/// Nanoseconds on a process-wide monotonic clock.
+fn clock_nanos() -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+/// Lets the socket's thread pull a connection's input itself.
+///
+/// When a socket finds its queue empty it asks each pipe's driver to read right away
+/// instead of waiting for the I/O thread to do it and wake it up. While a peer streams
+/// faster than the application consumes, the socket thread thus reads and decodes
+/// whole batches with no thread hand-off at all; once the stream runs dry, the I/O
+/// thread takes over again (it owns the readiness events). Only a `try_lock` is
+/// attempted: if the I/O thread holds the connection it is already moving the data.
+pub(super) struct InlineDriver(pub(super) Weak<Shared>);
+
+impl Driver for InlineDriver {
+    fn hand_back(&self) {
+        if let Some(shared) = self.0.upgrade() {
+            if shared.missed.load(Ordering::SeqCst) & (MISSED_READABLE | MISSED_HUP) != 0 {
+                shared.notifier.notify();
+            }
+        }
+    }
+
+    fn pull(&self) -> bool {
+        let Some(shared) = self.0.upgrade() else {
+            return false;
+        };
+        let Some(mut conn) = shared.conn.try_lock() else {
+            return false;
+        };
+        // Readiness the reactor could not deliver while we held the lock: reading
+        // flags are ours to use here; anything else needs the reactor.
+        let taken = shared
+            .missed
+            .fetch_and(!(MISSED_READABLE | MISSED_HUP), Ordering::SeqCst);
+        conn.apply_missed(taken & (MISSED_READABLE | MISSED_HUP));
+        let produced = conn.pull_inline();
+        let notifier = conn.notifier.clone();
+        drop(conn);
+        // If we produced messages the caller comes back for more once it has consumed
+        // them, and picks up new read readiness itself; only other readiness needs the
+        // I/O thread then. If we produced nothing the caller is about to sleep: hand
+        // everything over.
+        let relevant = if produced {
+            MISSED_WRITABLE | MISSED_WAKE
+        } else {
+            u8::MAX
+        };
+        shared.after_unlock(&notifier, relevant);
+        produced
+    }
+}
+
+impl Conn {
+    /// Writes queued messages on the caller's thread. True if nothing is left for the
+    /// I/O thread to do (everything written, no paused reading, no closure to handle).
+    pub(super) fn push_inline(&mut self) -> bool {
+        let ready = self.pending_end.is_none()
+            && !self.socket_gone
+            && self.pipe.is_some()
+            && self.link.as_ref().is_some_and(|l| {
+                l.connected && !l.stalled && l.engine.as_ref().is_some_and(|e| e.is_ready())
+            });
+        if !ready {
+            return false;
+        }
+        // Large messages are left to the I/O thread: copying and writing them here
+        // would stop the application from queueing the next one meanwhile.
+        let small = self
+            .pipe
+            .as_mut()
+            .and_then(|p| p.rx.peek_len())
+            .is_some_and(|len| len <= INLINE_WRITE_MAX);
+        if !small {
+            return false;
+        }
+        loop {
+            match self.write_some() {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(end) => {
+                    self.pending_end = Some(end);
+                    return false;
+                }
+            }
+        }
+        !self.socket_gone
+            && self
+                .link
+                .as_mut()
+                .and_then(|l| l.engine.as_mut())
+                .is_some_and(|e| e.output().is_empty())
+    }
+
+    /// Reads and decodes on the caller's thread while the stream has data.
+    pub(super) fn pull_inline(&mut self) -> bool {
+        let ready = self.pending_end.is_none()
+            && self.pipe.is_some()
+            && self.link.as_ref().is_some_and(|l| {
+                l.connected
+                    && (l.readable || !l.input.is_empty())
+                    && !l.eof
+                    && l.engine.as_ref().is_some_and(|e| e.is_ready())
+            });
+        if !ready {
+            return false;
+        }
+        let mut reads = 0;
+        let mut produced = false;
+        let result = loop {
+            match self.decode_input() {
+                Ok(p) => produced |= p,
+                Err(end) => break Err(end),
+            }
+            if reads >= INLINE_READS || self.inbound_full() {
+                break Ok(());
+            }
+            match self.read_some(&mut reads) {
+                Ok(true) => {}
+                Ok(false) => break Ok(()),
+                Err(end) => break Err(end),
+            }
+        };
+        let link = self.link.as_mut().expect("checked above");
+        let reactor_needed = result.is_err()
+            || link.eof
+            || link.engine.as_mut().is_some_and(|e| !e.output().is_empty());
+        if let Err(end) = result {
+            self.pending_end = Some(end);
+        }
+        if reactor_needed {
+            // End of stream, an error, or a reply to a PING to write: the I/O thread acts.
+            self.notifier.notify();
+        }
+        produced
+    }
+
+    /// If the socket's thread is waiting in a receive, leaves the stream's input for it
+    /// to read and decode (see [`InlineDriver`]) and returns true.
+    pub(super) fn leave_reading_to_socket(&mut self) -> bool {
+        let Some(link) = self.link.as_mut() else {
+            return false;
+        };
+        // Only at a frame boundary: the rest of a large frame is read here, where
+        // reading overlaps with the application consuming earlier messages.
+        // Only for small messages: large ones are better read here, where reading
+        // overlaps with the application consuming the previous one.
+        if !link.readable
+            || link.hup
+            || link.eof
+            || !link.input.is_empty()
+            || link.average_frame > DELEGATE_MAX_FRAME
+            || self.pipe.is_none()
+            || !self.socket.inbox.is_receiving()
+        {
+            return false;
+        }
+        let Some(shared) = self.me.upgrade() else {
+            return false;
+        };
+        if !shared.delegate.load(Ordering::Relaxed) {
+            return false;
+        }
+        shared.missed.fetch_or(MISSED_READABLE, Ordering::SeqCst);
+        if shared.inbox.delegate_read() {
+            link.readable = false;
+            shared.rewake_socket.store(true, Ordering::Relaxed);
+            true
+        } else {
+            false
+        }
+    }
+}

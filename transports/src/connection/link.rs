@@ -1,0 +1,310 @@
+//! Moving bytes: a live stream ([`Link`]), reading and decoding into the socket's pipe,
+//! encoding and writing out of it.
+//!
+//! Inbound: read up to [`READ_CHUNK`] bytes at a time into one
+//! buffer, let the engine split frames off it without copying, assemble messages and
+//! *stage* them in the pipe, then publish the whole batch with one `flush` (one lock,
+//! at most one wake-up). At the receive high-water mark reading stops; the socket's
+//! next credit resumes it from the buffered bytes.
+//!
+//! Outbound: pop messages until about [`WRITE_BATCH`] bytes are
+//! encoded, then write them with one system call.
+
+use std::io::{self, ErrorKind, Read, Write};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use ferrozmq_engine::{Engine, EngineError, Event, PeerInfo};
+use ferrozmq_patterns::pipe::Pop;
+use ferrozmq_patterns::{pipe_pair, Msg, Side};
+
+use super::{Conn, InlineDriver, SessionWake, MAX_READ, READ_CHUNK, WRITE_BATCH};
+use crate::monitor::EventKind;
+use crate::stream::Stream;
+
+/// A live stream and the protocol state on it.
+pub(super) struct Link {
+    pub(super) stream: Stream,
+    pub(super) engine: Option<Engine>,
+    pub(super) input: BytesMut,
+    pub(super) connected: bool,
+    pub(super) readable: bool,
+    /// The peer shut down its sending side: read on until end of stream.
+    pub(super) hup: bool,
+    /// End of stream was read; the link ends once buffered input is decoded.
+    pub(super) eof: bool,
+    /// The last decode stopped for want of input (not because the socket's queue was full).
+    pub(super) starved: bool,
+    /// Input is waiting for room in the socket's queue (the I/O thread resumes it).
+    pub(super) stalled: bool,
+    /// A running average of received frame sizes (bytes).
+    pub(super) average_frame: usize,
+    pub(super) writable: bool,
+    pub(super) assembling: Option<Msg>,
+    pub(super) peer: String,
+}
+
+/// Why a link ended.
+pub(super) enum LinkEnd {
+    Io(io::Error),
+    Eof,
+    Protocol(EngineError),
+    /// The socket refused the peer (e.g. a second PAIR peer) or closed during the handshake.
+    Refused,
+}
+
+impl std::fmt::Display for LinkEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LinkEnd::Io(e) => write!(f, "i/o error: {e}"),
+            LinkEnd::Eof => f.write_str("connection closed by peer"),
+            LinkEnd::Protocol(e) => write!(f, "protocol error: {e}"),
+            LinkEnd::Refused => f.write_str("peer refused by the socket"),
+        }
+    }
+}
+
+impl Link {
+    pub(super) fn new(stream: Stream, connected: bool) -> Link {
+        stream.configure();
+        let peer = if connected {
+            stream.peer_description()
+        } else {
+            String::new()
+        };
+        Link {
+            stream,
+            engine: None,
+            input: BytesMut::with_capacity(READ_CHUNK),
+            connected,
+            readable: true,
+            hup: false,
+            eof: false,
+            starved: false,
+            stalled: false,
+            average_frame: 0,
+            writable: true,
+            assembling: None,
+            peer,
+        }
+    }
+}
+
+impl Conn {
+    /// Reads once if the stream may have data and the socket has room. True if bytes came.
+    pub(super) fn read_some(&mut self, reads: &mut usize) -> Result<bool, LinkEnd> {
+        let link = self.link.as_mut().expect("link");
+        if !link.readable || link.eof || link.engine.is_none() || self.inbound_full() {
+            return Ok(false);
+        }
+        let link = self.link.as_mut().expect("link");
+        // The hint can be as large as the peer's announced frame size: cap what one read
+        // may allocate, the rest of a big frame comes in later reads.
+        let hint = link.engine.as_ref().map_or(1, |e| e.input_hint());
+        let want = hint.clamp(READ_CHUNK, MAX_READ);
+        let start = link.input.len();
+        link.input.resize(start + want, 0);
+        *reads += 1;
+        match link.stream.read(&mut link.input[start..]) {
+            Ok(0) => {
+                link.input.truncate(start);
+                link.eof = true;
+                link.readable = false;
+                Ok(true)
+            }
+            Ok(n) => {
+                link.input.truncate(start + n);
+                // A short read drained the kernel buffer; edge-triggered polling reports
+                // the next arrival, so don't spend a system call to hear EAGAIN.
+                // Unless the peer hung up: then its FIN may sit behind this data, and no
+                // new edge would announce it.
+                if n < want && !link.hup {
+                    link.readable = false;
+                }
+                Ok(true)
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                link.input.truncate(start);
+                link.readable = false;
+                Ok(false)
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {
+                link.input.truncate(start);
+                Ok(true)
+            }
+            Err(e) => {
+                link.input.truncate(start);
+                Err(LinkEnd::Io(e))
+            }
+        }
+    }
+
+    /// True if the socket's inbound pipe is at its high-water mark.
+    pub(super) fn inbound_full(&mut self) -> bool {
+        match &mut self.pipe {
+            Some(pipe) => !pipe.tx.has_room(),
+            None => false,
+        }
+    }
+
+    /// Decodes buffered input into messages until it runs out or the pipe is full.
+    pub(super) fn decode_input(&mut self) -> Result<bool, LinkEnd> {
+        let mut progress = false;
+        let mut staged = false;
+        if let Some(link) = self.link.as_mut() {
+            link.starved = false;
+            link.stalled = false;
+        }
+        loop {
+            if self.inbound_full() {
+                if let Some(link) = self.link.as_mut() {
+                    link.stalled = true;
+                }
+                break;
+            }
+            let link = self.link.as_mut().expect("link");
+            let Some(engine) = link.engine.as_mut() else {
+                break;
+            };
+            if link.input.is_empty() {
+                link.starved = true;
+                break;
+            }
+            let event = match engine.handle_input(&mut link.input) {
+                Ok(Some(event)) => event,
+                Ok(None) => {
+                    link.starved = true;
+                    break;
+                }
+                Err(e) => {
+                    if staged {
+                        self.flush_inbound();
+                    }
+                    return Err(LinkEnd::Protocol(e));
+                }
+            };
+            progress = true;
+            match event {
+                Event::Frame { data, more } => {
+                    link.average_frame = (link.average_frame * 7 + data.len()) / 8;
+                    let msg = match link.assembling.take() {
+                        None => Msg::single(data),
+                        Some(mut m) => {
+                            m.push(data);
+                            m
+                        }
+                    };
+                    if more {
+                        link.assembling = Some(msg);
+                    } else if let Some(pipe) = &mut self.pipe {
+                        pipe.tx.stage(msg);
+                        staged = true;
+                    }
+                }
+                Event::Ready(peer) => self.handshake_done(peer)?,
+                // Subscriptions matter to PUB/XPUB, which come with a later issue.
+                Event::Subscribe(_) | Event::Cancel(_) => {}
+            }
+        }
+        if staged {
+            self.flush_inbound();
+        }
+        Ok(progress)
+    }
+
+    pub(super) fn flush_inbound(&mut self) {
+        if let Some(pipe) = &mut self.pipe {
+            if !pipe.tx.flush() {
+                self.socket_gone = true;
+            }
+        }
+    }
+
+    pub(super) fn handshake_done(&mut self, peer: PeerInfo) -> Result<(), LinkEnd> {
+        if let Some(shared) = self.me.upgrade() {
+            shared.delegate.store(true, Ordering::Relaxed);
+        }
+        let detail = format!(
+            "peer {} (ZMTP 3.{})",
+            peer.socket_type.name(),
+            peer.minor_version
+        );
+        self.socket
+            .monitor
+            .record(EventKind::HandshakeSucceeded, &self.endpoint, detail);
+        if self.pipe.is_some() {
+            return Ok(());
+        }
+        let opts = &self.socket.options;
+        let session_wake = SessionWake::new(self.notifier.clone());
+        let _ = session_wake.conn.set(self.me.clone());
+        let (ours, mut theirs) = pipe_pair(
+            Side {
+                wake: session_wake,
+                send_hwm: opts.recv_hwm,
+                routing_id: peer.routing_id,
+            },
+            Side {
+                wake: self.socket.inbox.waker(),
+                send_hwm: opts.send_hwm,
+                routing_id: opts.routing_id.clone(),
+            },
+        );
+        theirs.driver = Some(Arc::new(InlineDriver(self.me.clone())));
+        self.socket
+            .inbox
+            .attach(theirs)
+            .map_err(|_| LinkEnd::Refused)?;
+        self.pipe = Some(ours);
+        Ok(())
+    }
+
+    /// Encodes queued messages and writes them. True if anything was written.
+    pub(super) fn write_some(&mut self) -> Result<bool, LinkEnd> {
+        let link = self.link.as_mut().expect("link");
+        let Some(engine) = link.engine.as_mut() else {
+            return Ok(false);
+        };
+        if engine.is_ready() && !self.outbound_drained {
+            if let Some(pipe) = &mut self.pipe {
+                while engine.output().len() < WRITE_BATCH {
+                    match pipe.rx.pop() {
+                        Pop::Msg(msg) => {
+                            let last = msg.len() - 1;
+                            for (i, frame) in msg.frames().enumerate() {
+                                engine.send_frame(frame, i != last);
+                            }
+                        }
+                        Pop::Empty => break,
+                        Pop::Closed => {
+                            self.socket_gone = true;
+                            self.outbound_drained = true;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        if !link.writable || engine.output().is_empty() {
+            return Ok(false);
+        }
+        let out = engine.output();
+        match link.stream.write(out) {
+            Ok(n) => {
+                // A short write means the kernel buffer is full: wait for the edge.
+                if n < out.len() {
+                    link.writable = false;
+                }
+                bytes::Buf::advance(out, n);
+                Ok(n > 0)
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                link.writable = false;
+                Ok(false)
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => Ok(true),
+            Err(e) => Err(LinkEnd::Io(e)),
+        }
+    }
+}
