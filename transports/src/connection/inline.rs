@@ -175,12 +175,7 @@ impl Conn {
                 }
             }
         }
-        !self.socket_gone
-            && self
-                .link
-                .as_mut()
-                .and_then(|l| l.engine.as_mut())
-                .is_some_and(|e| e.output().is_empty())
+        !self.socket_gone && self.output_flushed()
     }
 
     /// Reads and decodes on the caller's thread while the stream has data.
@@ -215,6 +210,8 @@ impl Conn {
         let link = self.link.as_mut().expect("checked above");
         let reactor_needed = result.is_err()
             || link.eof
+            || !link.big_body.is_empty()
+            || !link.big_header.is_empty()
             || link.engine.as_mut().is_some_and(|e| !e.output().is_empty());
         if let Err(end) = result {
             self.pending_end = Some(end);

@@ -14,17 +14,29 @@ use std::io::{self, ErrorKind, Read, Write};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use bytes::BytesMut;
-use ferrozmq_engine::{Engine, EngineError, Event, PeerInfo};
+use ferrozmq_engine::{encode_frame_header, Engine, EngineError, Event, PeerInfo, MAX_HEADER_LEN};
 use ferrozmq_patterns::pipe::Pop;
 use ferrozmq_patterns::{pipe_pair, Msg, Side};
 
 use super::{Conn, InlineDriver, SessionWake, MAX_READ, READ_CHUNK, WRITE_BATCH};
+
+/// Frames at least this large are written from their own buffer (a vectored write)
+/// rather than copied into the output buffer.
+const ZERO_COPY_MIN: usize = 16 * 1024;
 use crate::monitor::EventKind;
 use crate::stream::Stream;
 
 /// A live stream and the protocol state on it.
 pub(super) struct Link {
+    /// A large frame written straight from its buffer: its header and body, after
+    /// what is in the engine's output; both empty when none.
+    pub(super) big_header: Bytes,
+    pub(super) big_body: Bytes,
+    /// Part of the large frame is on the wire: it must be finished before anything
+    /// else (commands the engine queued meanwhile, such as a PONG) may follow.
+    pub(super) big_started: bool,
     pub(super) stream: Stream,
     pub(super) engine: Option<Engine>,
     pub(super) input: BytesMut,
@@ -74,6 +86,9 @@ impl Link {
             String::new()
         };
         Link {
+            big_header: Bytes::new(),
+            big_body: Bytes::new(),
+            big_started: false,
             stream,
             engine: None,
             input: BytesMut::with_capacity(READ_CHUNK),
@@ -266,10 +281,25 @@ impl Conn {
         let Some(engine) = link.engine.as_mut() else {
             return Ok(false);
         };
-        if engine.is_ready() && !self.outbound_drained {
+        if engine.is_ready()
+            && !self.outbound_drained
+            && link.big_header.is_empty()
+            && link.big_body.is_empty()
+        {
             if let Some(pipe) = &mut self.pipe {
                 while engine.output().len() < WRITE_BATCH {
                     match pipe.rx.pop() {
+                        Pop::Msg(msg) if msg.len() == 1 && msg.first().len() >= ZERO_COPY_MIN => {
+                            // A large body is written from its own buffer, after the
+                            // header, instead of being copied into the output.
+                            let body = msg.into_frames().next().expect("one frame");
+                            let mut header = [0u8; MAX_HEADER_LEN];
+                            let n = encode_frame_header(&mut header, body.len(), false);
+                            link.big_header = Bytes::copy_from_slice(&header[..n]);
+                            link.big_body = body;
+                            link.big_started = false;
+                            break;
+                        }
                         Pop::Msg(msg) => {
                             let last = msg.len() - 1;
                             for (i, frame) in msg.frames().enumerate() {
@@ -286,17 +316,63 @@ impl Conn {
                 }
             }
         }
-        if !link.writable || engine.output().is_empty() {
+        let out = engine.output();
+        let big = link.big_header.len() + link.big_body.len();
+        if !link.writable || (out.is_empty() && big == 0) {
             return Ok(false);
         }
-        let out = engine.output();
-        match link.stream.write(out) {
+        // Wire order: the engine's output, then the large frame; but once the large
+        // frame has started, it finishes first.
+        let out_first = !link.big_started;
+        let slices = if out_first {
+            [
+                io::IoSlice::new(out),
+                io::IoSlice::new(&link.big_header),
+                io::IoSlice::new(&link.big_body),
+            ]
+        } else {
+            [
+                io::IoSlice::new(&link.big_header),
+                io::IoSlice::new(&link.big_body),
+                io::IoSlice::new(out),
+            ]
+        };
+        let pending = out.len() + big;
+        let written = if big == 0 {
+            link.stream.write(out)
+        } else {
+            link.stream.write_vectored(&slices)
+        };
+        match written {
             Ok(n) => {
                 // A short write means the kernel buffer is full: wait for the edge.
-                if n < out.len() {
+                if n < pending {
                     link.writable = false;
                 }
-                bytes::Buf::advance(out, n);
+                let mut left = n;
+                let take_out = |left: &mut usize, out: &mut BytesMut| {
+                    let k = (*left).min(out.len());
+                    bytes::Buf::advance(out, k);
+                    *left -= k;
+                };
+                if out_first {
+                    take_out(&mut left, out);
+                }
+                if left > 0 && big > 0 {
+                    link.big_started = true;
+                    let k = left.min(link.big_header.len());
+                    bytes::Buf::advance(&mut link.big_header, k);
+                    left -= k;
+                    let k = left.min(link.big_body.len());
+                    bytes::Buf::advance(&mut link.big_body, k);
+                    left -= k;
+                    if link.big_header.is_empty() && link.big_body.is_empty() {
+                        link.big_started = false;
+                    }
+                }
+                if !out_first {
+                    take_out(&mut left, out);
+                }
                 Ok(n > 0)
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => {
@@ -306,5 +382,14 @@ impl Conn {
             Err(e) if e.kind() == ErrorKind::Interrupted => Ok(true),
             Err(e) => Err(LinkEnd::Io(e)),
         }
+    }
+
+    /// True when everything encoded so far has been written.
+    pub(super) fn output_flushed(&mut self) -> bool {
+        self.link.as_mut().is_none_or(|l| {
+            l.big_header.is_empty()
+                && l.big_body.is_empty()
+                && l.engine.as_mut().is_none_or(|e| e.output().is_empty())
+        })
     }
 }

@@ -326,10 +326,7 @@ impl Conn {
                 self.outbound_drained
             }
         };
-        let output_empty = self
-            .link
-            .as_mut()
-            .is_none_or(|l| l.engine.as_mut().is_none_or(|e| e.output().is_empty()));
+        let output_empty = self.output_flushed();
         let expired = deadline.is_some_and(|d| Instant::now() >= d);
         if (nothing_left && output_empty) || expired {
             cx.close();
