@@ -10,7 +10,7 @@
 //! Outbound: pop messages until about [`WRITE_BATCH`] bytes are
 //! encoded, then write them with one system call.
 
-use std::io::{self, ErrorKind, Read, Write};
+use std::io::{self, ErrorKind, Write};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -118,18 +118,14 @@ impl Conn {
         // may allocate, the rest of a big frame comes in later reads.
         let hint = link.engine.as_ref().map_or(1, |e| e.input_hint());
         let want = hint.clamp(READ_CHUNK, MAX_READ);
-        let start = link.input.len();
-        link.input.resize(start + want, 0);
         *reads += 1;
-        match link.stream.read(&mut link.input[start..]) {
+        match link.stream.read_into(&mut link.input, want) {
             Ok(0) => {
-                link.input.truncate(start);
                 link.eof = true;
                 link.readable = false;
                 Ok(true)
             }
             Ok(n) => {
-                link.input.truncate(start + n);
                 // A short read drained the kernel buffer; edge-triggered polling reports
                 // the next arrival, so don't spend a system call to hear EAGAIN.
                 // Unless the peer hung up: then its FIN may sit behind this data, and no
@@ -140,18 +136,11 @@ impl Conn {
                 Ok(true)
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                link.input.truncate(start);
                 link.readable = false;
                 Ok(false)
             }
-            Err(e) if e.kind() == ErrorKind::Interrupted => {
-                link.input.truncate(start);
-                Ok(true)
-            }
-            Err(e) => {
-                link.input.truncate(start);
-                Err(LinkEnd::Io(e))
-            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => Ok(true),
+            Err(e) => Err(LinkEnd::Io(e)),
         }
     }
 
