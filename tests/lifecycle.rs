@@ -3,7 +3,9 @@
 //! Teardown that could hang (a context drop waiting for linger) runs on a helper thread
 //! joined through a channel with a deadline, so a hang fails the test instead of the run.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
+use common::unique;
+
 use std::sync::mpsc;
 use std::sync::{Barrier, RwLock};
 use std::thread;
@@ -21,15 +23,6 @@ static EXCLUSIVE: RwLock<()> = RwLock::new(());
 
 fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
     EXCLUSIVE.read().unwrap_or_else(|e| e.into_inner())
-}
-
-fn unique(tag: &str) -> String {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "{tag}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 fn socket(ctx: &Context, ty: SocketType) -> Socket {

@@ -5,8 +5,10 @@
 //! of hanging it. Endpoints are unique per test (`*` ports, names with the process id and
 //! a counter), so tests can run in parallel and under nextest.
 
+mod common;
+use common::unique;
+
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -29,15 +31,6 @@ fn each_transport(body: impl Fn(Transport)) {
         eprintln!("--- transport {t:?}");
         body(t);
     }
-}
-
-fn unique(tag: &str) -> String {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "{tag}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 /// A socket with send/receive timeouts as a safety net, and no linger.

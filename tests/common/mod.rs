@@ -1,0 +1,13 @@
+//! Helpers shared by the integration tests.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A name no other test in this process uses (ipc paths, inproc names).
+pub fn unique(tag: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{tag}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
