@@ -4,7 +4,7 @@
 //! joined through a channel with a deadline, so a hang fails the test instead of the run.
 
 mod common;
-use common::unique;
+use common::{free_tcp_port, unique};
 
 use std::sync::mpsc;
 use std::sync::{Barrier, RwLock};
@@ -30,15 +30,6 @@ fn socket(ctx: &Context, ty: SocketType) -> Socket {
     s.set_recv_timeout(Some(TIMEOUT));
     s.set_send_timeout(Some(TIMEOUT));
     s
-}
-
-/// A tcp port nobody listens on right now.
-fn free_tcp_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Runs `f` on a helper thread; returns how long it took, or panics after `limit`

@@ -6,7 +6,7 @@
 //! a counter), so tests can run in parallel and under nextest.
 
 mod common;
-use common::unique;
+use common::{free_tcp_port, unique};
 
 use std::collections::HashMap;
 use std::thread;
@@ -93,15 +93,6 @@ fn assert_nothing_arrives(s: &Socket, within: Duration) {
             other => panic!("expected nothing, got {other:?}"),
         }
     }
-}
-
-/// A tcp port nobody listens on right now.
-fn free_tcp_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 // ---------------------------------------------------------------- REQ / REP

@@ -155,11 +155,6 @@ impl Writer {
     pub fn is_reader_closed(&self) -> bool {
         self.q.inner.lock().reader_closed
     }
-
-    /// Messages written and not yet consumed, as of the last look at the reader's credit.
-    pub fn pending_hint(&self) -> u64 {
-        self.written - self.consumed_seen
-    }
 }
 
 impl Drop for Writer {
