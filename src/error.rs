@@ -34,8 +34,6 @@ pub enum Error {
         /// The peer's type.
         peer: SocketType,
     },
-    /// The socket type is not implemented yet.
-    UnsupportedSocketType(SocketType),
     /// An option value is out of range or the option does not apply to this socket type.
     InvalidOption(&'static str),
     /// An operating-system error (bind/connect).
@@ -60,9 +58,6 @@ impl fmt::Display for Error {
                     ours.name(),
                     peer.name()
                 )
-            }
-            Error::UnsupportedSocketType(t) => {
-                write!(f, "{} sockets are not implemented yet", t.name())
             }
             Error::InvalidOption(why) => write!(f, "invalid option: {why}"),
             Error::Io(e) => e.fmt(f),

@@ -40,4 +40,4 @@ pub use error::{Error, Result, SendError};
 pub use ferrozmq_engine::SocketType;
 pub use ferrozmq_transports::{EventKind, SocketEvent};
 pub use message::Message;
-pub use socket::{SendFlags, Socket};
+pub use socket::{SendFlags, Socket, SocketStats};

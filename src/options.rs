@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::SocketType;
+
 /// The options a socket keeps. Options that shape connections (HWMs, routing id,
 /// intervals, size limit) apply to endpoints bound or connected *after* they are set,
 /// as in libzmq.
@@ -18,7 +20,8 @@ pub(crate) struct Options {
     pub reconnect_ivl: Option<Duration>,
     pub handshake_ivl: Option<Duration>,
     pub max_msg_size: Option<u64>,
-    pub router_mandatory: bool,
+    pub immediate: bool,
+    pub conflate: bool,
 }
 
 impl Default for Options {
@@ -33,7 +36,20 @@ impl Default for Options {
             reconnect_ivl: Some(Duration::from_millis(100)),
             handshake_ivl: Some(Duration::from_secs(30)),
             max_msg_size: None,
-            router_mandatory: false,
+            immediate: false,
+            conflate: false,
         }
+    }
+}
+
+impl Options {
+    /// The defaults for a socket type: as [`Default`], except that SUB and XSUB don't
+    /// linger (their only output is subscriptions), as in libzmq.
+    pub fn for_type(socket_type: SocketType) -> Options {
+        let mut o = Options::default();
+        if matches!(socket_type, SocketType::Sub | SocketType::XSub) {
+            o.linger = Some(Duration::ZERO);
+        }
+        o
     }
 }

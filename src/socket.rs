@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ferrozmq_patterns::{
-    Dealer, Inbox, Msg, Pair, Pattern, PatternFlag, PipeEnd, PipeId, Pull, Push, RecvErrorKind,
-    Rep, Req, Router, SendErrorKind,
+    Dealer, Inbox, Msg, Pair, Pattern, PatternOption, PipeEnd, PipeId, Pull, Push, RecvErrorKind,
+    Rep, Req, Router, SendErrorKind, Xpub, Xsub,
 };
 use ferrozmq_transports::{
     Endpoint, EndpointHandle, InprocPeer, LinkOptions, Monitor, SocketEvent, SocketLink,
@@ -83,6 +83,24 @@ struct Core {
     /// Frames of the message being received frame by frame.
     partial_recv: VecDeque<Bytes>,
     last_endpoint: String,
+    /// Whole messages sent and received.
+    sent: u64,
+    received: u64,
+}
+
+/// What a socket has done so far, readable at any time ([`Socket::stats`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SocketStats {
+    /// Whole messages the application sent (accepted by the socket).
+    pub messages_sent: u64,
+    /// Whole messages the application received.
+    pub messages_received: u64,
+    /// Messages accepted and then discarded as the socket type's semantics allow: PUB
+    /// and XPUB at a subscriber's high-water mark (counted once per subscriber that
+    /// missed it), ROUTER for an unknown or full peer without ROUTER_MANDATORY, XSUB
+    /// for a full publisher.
+    pub dropped: u64,
 }
 
 /// A ZeroMQ socket of one type (REQ, REP, PUSH, ...).
@@ -110,6 +128,7 @@ pub struct Socket {
 
 impl Socket {
     pub(crate) fn new(ctx: Context, socket_type: SocketType) -> Result<Socket> {
+        let inbox = Inbox::new();
         let pattern: Box<dyn Pattern> = match socket_type {
             SocketType::Pair => Box::new(Pair::new()),
             SocketType::Push => Box::<Push>::default(),
@@ -118,20 +137,25 @@ impl Socket {
             SocketType::Rep => Box::<Rep>::default(),
             SocketType::Dealer => Box::<Dealer>::default(),
             SocketType::Router => Box::<Router>::default(),
-            other => return Err(Error::UnsupportedSocketType(other)),
+            SocketType::Pub => Box::new(Xpub::publisher(inbox.signal().clone())),
+            SocketType::XPub => Box::new(Xpub::xpub(inbox.signal().clone())),
+            SocketType::Sub => Box::new(Xsub::subscriber()),
+            SocketType::XSub => Box::new(Xsub::xsub()),
         };
         Ok(Socket {
             core: RefCell::new(Core {
                 socket_type,
                 pattern,
-                inbox: Inbox::new(),
+                inbox,
                 monitor: Arc::new(Monitor::default()),
-                options: Options::default(),
+                options: Options::for_type(socket_type),
                 endpoints: Vec::new(),
                 adopt: Vec::new(),
                 partial_send: None,
                 partial_recv: VecDeque::new(),
                 last_endpoint: String::new(),
+                sent: 0,
+                received: 0,
             }),
             ctx,
         })
@@ -504,18 +528,165 @@ impl Socket {
     pub fn set_max_msg_size(&self, limit: Option<u64>) {
         self.core.borrow_mut().options.max_msg_size = limit;
     }
+    /// Applies a pattern option, or says which socket types it is for.
+    fn pattern_option(&self, option: PatternOption, applies_to: &'static str) -> Result<()> {
+        let mut core = self.core.borrow_mut();
+        core.adopt_new_pipes();
+        if core.pattern.set_option(option) {
+            Ok(())
+        } else {
+            Err(Error::InvalidOption(applies_to))
+        }
+    }
+
     /// ROUTER_MANDATORY (ROUTER only): fail with [`Error::HostUnreachable`] for unknown
     /// routing ids and block (or [`Error::WouldBlock`]) on a full peer instead of
     /// silently dropping.
     pub fn set_router_mandatory(&self, on: bool) -> Result<()> {
+        self.pattern_option(
+            PatternOption::RouterMandatory(on),
+            "ROUTER_MANDATORY applies to ROUTER sockets only",
+        )
+    }
+
+    /// ROUTER_HANDOVER (ROUTER only): a peer connecting with a routing id that is
+    /// already in use takes it over, and the old connection is closed. Off by default:
+    /// the newcomer is refused.
+    pub fn set_router_handover(&self, on: bool) -> Result<()> {
+        self.pattern_option(
+            PatternOption::RouterHandover(on),
+            "ROUTER_HANDOVER applies to ROUTER sockets only",
+        )
+    }
+
+    /// PROBE_ROUTER (ROUTER, DEALER, REQ): send an empty message to every new peer, so
+    /// that a ROUTER on the other side learns our routing id before we say anything.
+    pub fn set_probe_router(&self, on: bool) -> Result<()> {
+        self.pattern_option(
+            PatternOption::ProbeRouter(on),
+            "PROBE_ROUTER applies to ROUTER, DEALER and REQ sockets",
+        )
+    }
+
+    /// REQ_RELAXED (REQ only): allow a new request before the previous reply arrived
+    /// (the earlier request is abandoned). Combine with
+    /// [`set_req_correlate`](Socket::set_req_correlate) so a late reply to the abandoned
+    /// request is not taken for the new one.
+    pub fn set_req_relaxed(&self, on: bool) -> Result<()> {
+        self.pattern_option(
+            PatternOption::ReqRelaxed(on),
+            "REQ_RELAXED applies to REQ sockets only",
+        )
+    }
+
+    /// REQ_CORRELATE (REQ only): tag each request with an id and accept only the reply
+    /// that echoes it.
+    pub fn set_req_correlate(&self, on: bool) -> Result<()> {
+        self.pattern_option(
+            PatternOption::ReqCorrelate(on),
+            "REQ_CORRELATE applies to REQ sockets only",
+        )
+    }
+
+    /// SUBSCRIBE (SUB, XSUB): receive messages whose first frame starts with `prefix`
+    /// (an empty prefix matches everything). Subscriptions are counted: subscribing
+    /// twice takes two [`unsubscribe`](Socket::unsubscribe)s. On XPUB in manual mode it
+    /// subscribes the peer of the last notice read.
+    pub fn subscribe(&self, prefix: impl AsRef<[u8]>) -> Result<()> {
+        let prefix = Bytes::copy_from_slice(prefix.as_ref());
+        self.pattern_option(
+            PatternOption::Subscribe(prefix),
+            "SUBSCRIBE applies to SUB, XSUB and (manual) XPUB sockets",
+        )
+    }
+
+    /// UNSUBSCRIBE: undoes one [`subscribe`](Socket::subscribe) of the same prefix.
+    pub fn unsubscribe(&self, prefix: impl AsRef<[u8]>) -> Result<()> {
+        let prefix = Bytes::copy_from_slice(prefix.as_ref());
+        self.pattern_option(
+            PatternOption::Unsubscribe(prefix),
+            "UNSUBSCRIBE applies to SUB, XSUB and (manual) XPUB sockets",
+        )
+    }
+
+    /// XPUB_VERBOSE (XPUB only): pass every subscribe notice to the application, not
+    /// only the first one for each prefix.
+    pub fn set_xpub_verbose(&self, on: bool) -> Result<()> {
+        self.pattern_option(
+            PatternOption::XpubVerbose(on),
+            "XPUB_VERBOSE applies to XPUB sockets only",
+        )
+    }
+
+    /// XPUB_VERBOSER (XPUB only): pass every subscribe and unsubscribe notice on.
+    pub fn set_xpub_verboser(&self, on: bool) -> Result<()> {
+        self.pattern_option(
+            PatternOption::XpubVerboser(on),
+            "XPUB_VERBOSER applies to XPUB sockets only",
+        )
+    }
+
+    /// XPUB_MANUAL (XPUB only): subscriptions are not applied automatically; after
+    /// reading a notice the application calls [`subscribe`](Socket::subscribe) or
+    /// [`unsubscribe`](Socket::unsubscribe) to apply it (or something else) to the peer
+    /// it came from.
+    pub fn set_xpub_manual(&self, on: bool) -> Result<()> {
+        self.pattern_option(
+            PatternOption::XpubManual(on),
+            "XPUB_MANUAL applies to XPUB sockets only",
+        )
+    }
+
+    /// XPUB_NODROP (PUB, XPUB): when a matching subscriber is at its high-water mark,
+    /// the send waits (or fails with [`Error::WouldBlock`]) instead of dropping the
+    /// message for that subscriber.
+    pub fn set_xpub_nodrop(&self, on: bool) -> Result<()> {
+        self.pattern_option(
+            PatternOption::XpubNodrop(on),
+            "XPUB_NODROP applies to PUB and XPUB sockets",
+        )
+    }
+
+    /// XPUB_WELCOME_MSG (XPUB only): a message sent to every new subscriber as it
+    /// connects (`None` for none). SUB sockets filter it like any other message.
+    pub fn set_xpub_welcome_msg(&self, msg: Option<impl Into<Bytes>>) -> Result<()> {
+        self.pattern_option(
+            PatternOption::XpubWelcome(msg.map(Into::into)),
+            "XPUB_WELCOME_MSG applies to XPUB sockets only",
+        )
+    }
+
+    /// IMMEDIATE: queue messages only to peers whose connection is complete, instead of
+    /// also to peers still connecting (the default). Applies to later connects.
+    pub fn set_immediate(&self, on: bool) {
+        self.core.borrow_mut().options.immediate = on;
+    }
+
+    /// CONFLATE (PUSH, PULL, PUB, SUB, DEALER): a receive returns only the newest
+    /// message waiting, discarding older ones (for "latest value" feeds). As in
+    /// libzmq, it is meant for one-frame messages; the queues towards peers are not
+    /// conflated.
+    pub fn set_conflate(&self, on: bool) -> Result<()> {
         let mut core = self.core.borrow_mut();
-        if !core.pattern.set_flag(PatternFlag::RouterMandatory, on) {
+        use SocketType::*;
+        if !matches!(core.socket_type, Push | Pull | Pub | Sub | Dealer) {
             return Err(Error::InvalidOption(
-                "ROUTER_MANDATORY applies to ROUTER sockets only",
+                "CONFLATE applies to PUSH, PULL, PUB, SUB and DEALER sockets",
             ));
         }
-        core.options.router_mandatory = on;
+        core.options.conflate = on;
         Ok(())
+    }
+
+    /// Counters of what the socket did: messages sent, received and dropped.
+    pub fn stats(&self) -> SocketStats {
+        let mut core = self.core.borrow_mut();
+        core.adopt_new_pipes();
+        SocketStats {
+            messages_sent: core.sent,
+            messages_received: core.received,
+            dropped: core.pattern.dropped(),
+        }
     }
 
     /// Connection events recorded since the last call (listening, accepted, connected,
@@ -542,6 +713,7 @@ impl Core {
         options.reconnect_ivl = o.reconnect_ivl;
         options.handshake_ivl = o.handshake_ivl;
         options.max_msg_size = o.max_msg_size;
+        options.immediate = o.immediate;
         SocketLink {
             inbox: self.inbox.clone(),
             monitor: self.monitor.clone(),
@@ -587,7 +759,10 @@ impl Core {
         let mut first = true;
         loop {
             match self.pattern.send(msg) {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.sent += 1;
+                    return Ok(());
+                }
                 Err(failure) => {
                     msg = failure.msg;
                     if failure.kind != SendErrorKind::WouldBlock {
@@ -609,6 +784,17 @@ impl Core {
     }
 
     fn recv_msg(&mut self, dont_wait: bool) -> Result<Msg> {
+        let mut msg = self.recv_one(dont_wait)?;
+        self.received += 1;
+        if self.options.conflate {
+            while let Ok(newer) = self.pattern.recv() {
+                msg = newer;
+            }
+        }
+        Ok(msg)
+    }
+
+    fn recv_one(&mut self, dont_wait: bool) -> Result<Msg> {
         // Fast path: a message is already queued.
         self.adopt_new_pipes();
         if let Ok(msg) = self.pattern.recv() {

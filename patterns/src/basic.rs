@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use crate::msg::Msg;
-use crate::pattern::{Pattern, RecvErrorKind, SendErrorKind, SendFailure};
+use crate::pattern::{Pattern, PatternOption, RecvErrorKind, SendErrorKind, SendFailure};
 use crate::pipe::{PipeEnd, PipeId};
 use crate::pipe_set::PipeSet;
 
@@ -14,6 +14,8 @@ struct LbFq {
     pipes: PipeSet,
     can_send: bool,
     can_recv: bool,
+    /// PROBE_ROUTER (DEALER): greet every new peer with an empty message.
+    probe: bool,
 }
 
 impl LbFq {
@@ -39,19 +41,29 @@ impl LbFq {
 }
 
 macro_rules! lbfq_pattern {
-    ($(#[$doc:meta])* $name:ident, send: $s:expr, recv: $r:expr) => {
+    ($(#[$doc:meta])* $name:ident, send: $s:expr, recv: $r:expr, probe: $p:expr) => {
         $(#[$doc])*
         pub struct $name(LbFq);
 
         impl Default for $name {
             fn default() -> Self {
-                $name(LbFq { pipes: PipeSet::default(), can_send: $s, can_recv: $r })
+                $name(LbFq { pipes: PipeSet::default(), can_send: $s, can_recv: $r, probe: false })
             }
         }
 
         impl Pattern for $name {
-            fn attach(&mut self, pipe: PipeEnd) {
+            fn attach(&mut self, mut pipe: PipeEnd) {
+                if self.0.probe {
+                    let _ = pipe.tx.push(Msg::single(Bytes::new()));
+                }
                 self.0.pipes.add(pipe);
+            }
+            fn set_option(&mut self, option: PatternOption) -> bool {
+                match option {
+                    PatternOption::ProbeRouter(on) if $p => self.0.probe = on,
+                    _ => return false,
+                }
+                true
             }
             fn detach(&mut self, id: PipeId) {
                 self.0.pipes.remove(id);
@@ -90,15 +102,15 @@ macro_rules! lbfq_pattern {
 
 lbfq_pattern!(
     /// PUSH: round-robin to peers with room; cannot receive.
-    Push, send: true, recv: false
+    Push, send: true, recv: false, probe: false
 );
 lbfq_pattern!(
     /// PULL: fair-queue from all peers; cannot send.
-    Pull, send: false, recv: true
+    Pull, send: false, recv: true, probe: false
 );
 lbfq_pattern!(
     /// DEALER: round-robin out, fair-queue in, no envelopes.
-    Dealer, send: true, recv: true
+    Dealer, send: true, recv: true, probe: true
 );
 
 /// PAIR: exactly one peer; later ones are refused while it lives.
@@ -117,6 +129,7 @@ impl Pair {
             pipes: PipeSet::default(),
             can_send: true,
             can_recv: true,
+            probe: false,
         })
     }
 

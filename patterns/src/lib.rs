@@ -7,7 +7,7 @@
 //!   [`PipeEnd`] per peer;
 //! * [`PipeSet`]: the load-balancing and fair-queueing cursors over a socket's pipes;
 //! * one [`Pattern`] per socket type: [`Pair`], [`Push`], [`Pull`], [`Dealer`], [`Req`],
-//!   [`Rep`], [`Router`];
+//!   [`Rep`], [`Router`], and [`Xpub`] and [`Xsub`] for PUB/XPUB and SUB/XSUB;
 //! * [`Inbox`] and [`Signal`]: how transports hand new peers to a socket and wake it.
 //!
 //! Patterns never block; the user-facing socket in the `ferrozmq` crate turns their
@@ -35,6 +35,7 @@ mod msg;
 mod pattern;
 pub mod pipe;
 mod pipe_set;
+mod pubsub;
 mod reqrep;
 mod router;
 mod signal;
@@ -42,9 +43,10 @@ mod signal;
 pub use basic::{Dealer, Pair, Pull, Push};
 pub use inbox::{Inbox, SocketClosed};
 pub use msg::{Frames, Msg};
-pub use pattern::{Pattern, PatternFlag, RecvErrorKind, SendErrorKind, SendFailure};
+pub use pattern::{Pattern, PatternOption, RecvErrorKind, SendErrorKind, SendFailure};
 pub use pipe::{pipe_pair, PipeEnd, PipeId, Side};
 pub use pipe_set::PipeSet;
+pub use pubsub::{Xpub, Xsub};
 pub use reqrep::{Rep, Req};
 pub use router::Router;
 pub use signal::{Signal, Wake};

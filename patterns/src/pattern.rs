@@ -50,13 +50,42 @@ pub enum RecvErrorKind {
     NotSupported,
 }
 
-/// A per-type behaviour switch (socket options that change a pattern's semantics).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A socket option that changes a pattern's semantics. Each socket type accepts the
+/// ones that apply to it and refuses the rest.
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum PatternFlag {
-    /// ROUTER_MANDATORY: unroutable messages fail with `HostUnreachable`, and a full
-    /// pipe makes the send block instead of dropping.
-    RouterMandatory,
+pub enum PatternOption {
+    /// ROUTER_MANDATORY (ROUTER): unroutable messages fail with `HostUnreachable`, and a
+    /// full pipe makes the send block instead of dropping.
+    RouterMandatory(bool),
+    /// ROUTER_HANDOVER (ROUTER): a newcomer with a routing id already in use takes it
+    /// over and the old peer is disconnected (instead of the newcomer being refused).
+    RouterHandover(bool),
+    /// PROBE_ROUTER (DEALER, ROUTER, REQ): send an empty message on every new connection.
+    ProbeRouter(bool),
+    /// REQ_RELAXED (REQ): a new request may be sent before the reply to the previous
+    /// one arrived; the earlier request is abandoned.
+    ReqRelaxed(bool),
+    /// REQ_CORRELATE (REQ): requests carry an id frame and only the reply echoing it is
+    /// accepted.
+    ReqCorrelate(bool),
+    /// SUBSCRIBE (SUB, XSUB; XPUB in manual mode): start receiving messages whose first
+    /// frame starts with this prefix.
+    Subscribe(Bytes),
+    /// UNSUBSCRIBE: undo one earlier `Subscribe` of the same prefix.
+    Unsubscribe(Bytes),
+    /// XPUB_VERBOSE (XPUB): pass on every subscribe notice, duplicates included.
+    XpubVerbose(bool),
+    /// XPUB_VERBOSER (XPUB): pass on every subscribe and unsubscribe notice.
+    XpubVerboser(bool),
+    /// XPUB_MANUAL (XPUB): notices are not applied; the application subscribes the peer
+    /// of the last notice it read with `Subscribe`/`Unsubscribe`.
+    XpubManual(bool),
+    /// XPUB_NODROP (XPUB, PUB): a send that would overflow a matching peer's queue
+    /// fails with `WouldBlock` (or waits) instead of dropping for that peer.
+    XpubNodrop(bool),
+    /// XPUB_WELCOME_MSG (XPUB): sent to every new subscriber as it attaches.
+    XpubWelcome(Option<Bytes>),
 }
 
 /// The semantics of one socket type.
@@ -98,9 +127,15 @@ pub trait Pattern: Send {
     /// Number of attached peers (for tests and diagnostics).
     fn peer_count(&self) -> usize;
 
-    /// Turns a type-specific behaviour on or off; false if the flag does not apply.
-    fn set_flag(&mut self, flag: PatternFlag, on: bool) -> bool {
-        let _ = (flag, on);
+    /// Applies a type-specific option; false if it does not apply to this socket type.
+    fn set_option(&mut self, option: PatternOption) -> bool {
+        let _ = option;
         false
+    }
+
+    /// Messages this socket accepted and then discarded, as its semantics allow (PUB at
+    /// a subscriber's high-water mark, ROUTER with an unknown routing id).
+    fn dropped(&self) -> u64 {
+        0
     }
 }

@@ -205,9 +205,32 @@ impl Reader {
         }
     }
 
-    /// True if a message can be popped right now.
+    /// True if a message can be popped right now. When there is none the owner will be
+    /// woken as soon as one arrives (so a poller can rely on it).
     pub fn has_message(&mut self) -> bool {
-        !self.local.is_empty() || !self.q.inner.lock().items.is_empty()
+        if !self.local.is_empty() {
+            return true;
+        }
+        let mut inner = self.q.inner.lock();
+        if inner.items.is_empty() {
+            inner.reader_waiting = true;
+            return false;
+        }
+        true
+    }
+
+    /// The first frame of the next message, if there is one (it stays queued). When there
+    /// is none the owner will be woken as soon as one arrives.
+    pub fn peek_first(&mut self) -> Option<Bytes> {
+        if self.local.is_empty() {
+            let mut inner = self.q.inner.lock();
+            if inner.items.is_empty() {
+                inner.reader_waiting = true;
+                return None;
+            }
+            std::mem::swap(&mut inner.items, &mut self.local);
+        }
+        self.local.front().map(|m| m.first().clone())
     }
 
     /// Payload bytes of the next message, if there is one (it stays queued).

@@ -9,23 +9,59 @@
 use bytes::Bytes;
 
 use crate::msg::Msg;
-use crate::pattern::{Pattern, RecvErrorKind, SendErrorKind, SendFailure};
+use crate::pattern::{Pattern, PatternOption, RecvErrorKind, SendErrorKind, SendFailure};
 use crate::pipe::{PipeEnd, PipeId};
 use crate::pipe_set::PipeSet;
 
 fn drop_pipe(_: PipeEnd) {}
 
 /// REQ: send one request, then receive exactly one reply.
-#[derive(Default)]
+///
+/// With REQ_RELAXED a new request may be sent while waiting: the old one is abandoned.
+/// With REQ_CORRELATE every request carries a 4-byte id frame before the delimiter (a
+/// counter from a random start, in host byte order as libzmq writes it) and a reply is
+/// accepted only if it echoes the id of the request in flight; together they make a
+/// client that can retry without being confused by late replies.
 pub struct Req {
     pipes: PipeSet,
     /// The pipe whose reply we are waiting for; `None` when ready to send.
     awaiting: Option<PipeId>,
+    relaxed: bool,
+    correlate: bool,
+    probe: bool,
+    /// The id of the last request (REQ_CORRELATE).
+    request_id: u32,
+}
+
+impl Default for Req {
+    fn default() -> Self {
+        Req {
+            pipes: PipeSet::default(),
+            awaiting: None,
+            relaxed: false,
+            correlate: false,
+            probe: false,
+            request_id: crate::router::random_start(),
+        }
+    }
 }
 
 impl Pattern for Req {
-    fn attach(&mut self, pipe: PipeEnd) {
+    fn attach(&mut self, mut pipe: PipeEnd) {
+        if self.probe {
+            let _ = pipe.tx.push(Msg::single(Bytes::new()));
+        }
         self.pipes.add(pipe);
+    }
+
+    fn set_option(&mut self, option: PatternOption) -> bool {
+        match option {
+            PatternOption::ReqRelaxed(on) => self.relaxed = on,
+            PatternOption::ReqCorrelate(on) => self.correlate = on,
+            PatternOption::ProbeRouter(on) => self.probe = on,
+            _ => return false,
+        }
+        true
     }
 
     fn detach(&mut self, id: PipeId) {
@@ -34,22 +70,30 @@ impl Pattern for Req {
 
     fn check_send(&mut self, _first: &Bytes) -> Result<(), SendErrorKind> {
         match self.awaiting {
-            Some(_) => Err(SendErrorKind::WrongState),
-            None => Ok(()),
+            Some(_) if !self.relaxed => Err(SendErrorKind::WrongState),
+            _ => Ok(()),
         }
     }
 
     fn send(&mut self, mut msg: Msg) -> Result<(), SendFailure> {
-        if self.awaiting.is_some() {
+        if self.awaiting.is_some() && !self.relaxed {
             return Err(SendFailure::new(SendErrorKind::WrongState, msg));
         }
         msg.push_front(Bytes::new());
+        let id = self.request_id.wrapping_add(1);
+        if self.correlate {
+            msg.push_front(Bytes::copy_from_slice(&id.to_ne_bytes()));
+        }
         match self.pipes.lb_send(msg, &mut drop_pipe) {
             Ok(pipe) => {
                 self.awaiting = Some(pipe);
+                self.request_id = id;
                 Ok(())
             }
             Err(mut msg) => {
+                if self.correlate {
+                    msg.pop_front();
+                }
                 msg.pop_front();
                 Err(SendFailure::new(SendErrorKind::WouldBlock, msg))
             }
@@ -61,9 +105,18 @@ impl Pattern for Req {
             return Err(RecvErrorKind::WrongState);
         };
         while let Some((mut msg, from)) = self.pipes.fq_recv(&mut drop_pipe) {
-            // Replies from other pipes, and replies without the empty delimiter, are
-            // not answers to our request: drop them.
-            if from != expected || !msg.first().is_empty() || msg.len() < 2 {
+            // Replies from other pipes, replies without the empty delimiter and (with
+            // REQ_CORRELATE) replies to another request are not answers: drop them.
+            if from != expected {
+                continue;
+            }
+            if self.correlate {
+                if msg.first().as_ref() != self.request_id.to_ne_bytes() {
+                    continue;
+                }
+                msg.pop_front();
+            }
+            if msg.is_empty() || !msg.first().is_empty() || msg.len() < 2 {
                 continue;
             }
             msg.pop_front();
@@ -84,7 +137,7 @@ impl Pattern for Req {
     }
 
     fn can_send(&mut self) -> bool {
-        self.awaiting.is_none() && self.pipes.any_writable()
+        (self.awaiting.is_none() || self.relaxed) && self.pipes.any_writable()
     }
 
     fn peer_count(&self) -> usize {

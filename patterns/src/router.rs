@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use bytes::Bytes;
 
 use crate::msg::Msg;
-use crate::pattern::{Pattern, PatternFlag, RecvErrorKind, SendErrorKind, SendFailure};
+use crate::pattern::{Pattern, PatternOption, RecvErrorKind, SendErrorKind, SendFailure};
 use crate::pipe::{PipeEnd, PipeId};
 use crate::pipe_set::PipeSet;
 
@@ -21,6 +21,12 @@ pub struct Router {
     next_generated: u32,
     /// ROUTER_MANDATORY: report unroutable or blocked messages instead of dropping them.
     mandatory: bool,
+    /// ROUTER_HANDOVER: a newcomer with a taken routing id replaces the old peer.
+    handover: bool,
+    /// PROBE_ROUTER: greet every new peer with an empty message.
+    probe: bool,
+    /// Messages dropped (unknown routing id, full pipe) without ROUTER_MANDATORY.
+    dropped: u64,
 }
 
 impl Default for Router {
@@ -30,12 +36,15 @@ impl Default for Router {
             by_id: HashMap::new(),
             next_generated: random_start(),
             mandatory: false,
+            handover: false,
+            probe: false,
+            dropped: 0,
         }
     }
 }
 
 /// A cheap random starting point for generated ids (no RNG dependency needed).
-fn random_start() -> u32 {
+pub(crate) fn random_start() -> u32 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(0x9e37_79b9);
@@ -67,18 +76,22 @@ impl Pattern for Router {
         if pipe.peer_routing_id.is_empty() {
             pipe.peer_routing_id = self.generate_id();
         } else if let Some(&old) = self.by_id.get(&pipe.peer_routing_id) {
-            // A live peer already has this id: refuse the newcomer. A stale entry (its
-            // peer left) gives way.
+            // A live peer already has this id: refuse the newcomer, unless handover is
+            // on. A stale entry (its peer left) gives way.
             let stale = self
                 .pipes
                 .get_mut(old)
                 .is_none_or(|p| p.tx.is_reader_closed());
-            if !stale {
+            if !stale && !self.handover {
                 return;
             }
             if let Some(p) = self.pipes.remove(old) {
                 drop(p);
             }
+        }
+        if self.probe {
+            // The probe bypasses the high-water mark: a new pipe is empty anyway.
+            let _ = pipe.tx.push(Msg::single(Bytes::new()));
         }
         self.by_id.insert(pipe.peer_routing_id.clone(), pipe.id);
         self.pipes.add(pipe);
@@ -112,6 +125,7 @@ impl Pattern for Router {
                 msg.push_front(id);
                 return Err(SendFailure::new(SendErrorKind::HostUnreachable, msg));
             }
+            self.dropped += 1;
             return Ok(());
         };
         if !pipe.tx.has_room() {
@@ -119,6 +133,7 @@ impl Pattern for Router {
                 msg.push_front(id);
                 return Err(SendFailure::new(SendErrorKind::WouldBlock, msg));
             }
+            self.dropped += 1;
             return Ok(());
         }
         if let Err(mut msg) = pipe.tx.push(msg) {
@@ -130,6 +145,7 @@ impl Pattern for Router {
                 msg.push_front(id);
                 return Err(SendFailure::new(SendErrorKind::HostUnreachable, msg));
             }
+            self.dropped += 1;
         }
         Ok(())
     }
@@ -168,10 +184,17 @@ impl Pattern for Router {
         self.pipes.len()
     }
 
-    fn set_flag(&mut self, flag: PatternFlag, on: bool) -> bool {
-        match flag {
-            PatternFlag::RouterMandatory => self.mandatory = on,
+    fn set_option(&mut self, option: PatternOption) -> bool {
+        match option {
+            PatternOption::RouterMandatory(on) => self.mandatory = on,
+            PatternOption::RouterHandover(on) => self.handover = on,
+            PatternOption::ProbeRouter(on) => self.probe = on,
+            _ => return false,
         }
         true
+    }
+
+    fn dropped(&self) -> u64 {
+        self.dropped
     }
 }

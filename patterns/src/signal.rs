@@ -6,7 +6,8 @@
 //! transition out of that state, so a busy pipe causes no wake-ups at all.
 
 use parking_lot::{Condvar, Mutex};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Something that can be told "look at your pipes again".
@@ -21,12 +22,23 @@ pub trait Wake: Send + Sync {
 /// the next [`wait_until`](Signal::wait_until), so the usual "check, then sleep" race
 /// cannot lose it. Waiting spins briefly before parking: on a virtual machine a
 /// cross-CPU wake-up costs tens of microseconds, and a reply often arrives sooner.
+///
+/// Two more ways to watch a signal exist for code that must not consume the flag (it
+/// belongs to the thread blocked in `send`/`recv`):
+/// * [`generation`](Signal::generation) counts wake-ups, so a socket type can tell
+///   cheaply whether anything happened since it last looked (PUB checks it on every
+///   send to notice new subscriptions without visiting every pipe);
+/// * [observers](Signal::add_observer) are woken along with the signal, which is how a
+///   poller waits on many sockets at once.
 #[derive(Default)]
 pub struct Signal {
     pending: AtomicBool,
     sleepers: AtomicUsize,
     lock: Mutex<()>,
     cond: Condvar,
+    generation: AtomicU64,
+    observed: AtomicBool,
+    observers: Mutex<Vec<Arc<dyn Wake>>>,
 }
 
 /// How long a waiter polls the flag before it parks.
@@ -36,6 +48,25 @@ impl Signal {
     /// A signal with no pending wake-up.
     pub fn new() -> Signal {
         Signal::default()
+    }
+
+    /// How many wake-ups there have been. A change means "look at your pipes again".
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Wakes `observer` too whenever this signal is woken, until it is removed.
+    pub fn add_observer(&self, observer: Arc<dyn Wake>) {
+        let mut list = self.observers.lock();
+        list.push(observer);
+        self.observed.store(true, Ordering::SeqCst);
+    }
+
+    /// Stops waking `observer` (compared by address).
+    pub fn remove_observer(&self, observer: &Arc<dyn Wake>) {
+        let mut list = self.observers.lock();
+        list.retain(|o| !std::ptr::addr_eq(Arc::as_ptr(o), Arc::as_ptr(observer)));
+        self.observed.store(!list.is_empty(), Ordering::SeqCst);
     }
 
     /// Consumes a pending wake-up without blocking; true if there was one.
@@ -95,6 +126,12 @@ impl Signal {
 
 impl Wake for Signal {
     fn wake(&self) {
+        self.generation.fetch_add(1, Ordering::Release);
+        if self.observed.load(Ordering::SeqCst) {
+            for observer in self.observers.lock().iter() {
+                observer.wake();
+            }
+        }
         if self.pending.swap(true, Ordering::SeqCst) {
             return;
         }

@@ -23,6 +23,9 @@ pub struct LinkOptions {
     pub handshake_ivl: Option<Duration>,
     /// Largest inbound frame accepted; `None` for no limit.
     pub max_msg_size: Option<u64>,
+    /// IMMEDIATE: queue messages only to peers whose handshake completed (no pipe exists
+    /// while a connection is down).
+    pub immediate: bool,
 }
 
 impl LinkOptions {
@@ -36,13 +39,15 @@ impl LinkOptions {
             reconnect_ivl: Some(Duration::from_millis(100)),
             handshake_ivl: Some(Duration::from_secs(30)),
             max_msg_size: None,
+            immediate: false,
         }
     }
 
-    /// True if the socket needs the peer's identity before it can use a pipe (ROUTER),
-    /// so pipes are created at handshake time even on the connecting side.
+    /// True if pipes are created at handshake time even on the connecting side (and
+    /// dropped when the link goes down): ROUTER needs the peer's identity first, and
+    /// IMMEDIATE wants no queueing towards absent peers.
     pub fn pipe_after_handshake(&self) -> bool {
-        self.socket_type == SocketType::Router
+        self.socket_type == SocketType::Router || self.immediate
     }
 }
 

@@ -14,9 +14,10 @@ use std::io::{self, ErrorKind, Write};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use bytes::Bytes;
-use bytes::BytesMut;
-use ferrozmq_engine::{encode_frame_header, Engine, EngineError, Event, PeerInfo, MAX_HEADER_LEN};
+use bytes::{BufMut, Bytes, BytesMut};
+use ferrozmq_engine::{
+    encode_frame_header, Engine, EngineError, Event, PeerInfo, SocketType, MAX_HEADER_LEN,
+};
 use ferrozmq_patterns::pipe::Pop;
 use ferrozmq_patterns::{pipe_pair, Msg, Side};
 
@@ -27,6 +28,11 @@ use super::{Conn, InlineDriver, SessionWake, MAX_READ, READ_CHUNK, WRITE_BATCH};
 const ZERO_COPY_MIN: usize = 16 * 1024;
 use crate::monitor::EventKind;
 use crate::stream::Stream;
+
+/// True for a one-frame `01`/`00` + prefix message: a subscription change from SUB/XSUB.
+fn is_subscription(msg: &Msg) -> bool {
+    msg.len() == 1 && matches!(msg.first().first(), Some(0 | 1))
+}
 
 /// A live stream and the protocol state on it.
 pub(super) struct Link {
@@ -207,14 +213,30 @@ impl Conn {
                     }
                 }
                 Event::Ready(peer) => self.handshake_done(peer)?,
-                // Subscriptions matter to PUB/XPUB, which come with a later issue.
-                Event::Subscribe(_) | Event::Cancel(_) => {}
+                // Publishers get subscriptions as `01`/`00` + prefix messages, the form
+                // a ZMTP 3.0 peer sends them in. Other socket types ignore them.
+                Event::Subscribe(topic) => self.stage_subscription(true, &topic, &mut staged),
+                Event::Cancel(topic) => self.stage_subscription(false, &topic, &mut staged),
             }
         }
         if staged {
             self.flush_inbound();
         }
         Ok(progress)
+    }
+
+    fn stage_subscription(&mut self, subscribe: bool, topic: &[u8], staged: &mut bool) {
+        let publisher = matches!(
+            self.socket.options.socket_type,
+            SocketType::Pub | SocketType::XPub
+        );
+        if let (true, Some(pipe)) = (publisher, &mut self.pipe) {
+            let mut msg = BytesMut::with_capacity(topic.len() + 1);
+            msg.put_u8(u8::from(subscribe));
+            msg.put_slice(topic);
+            pipe.tx.stage(Msg::single(msg.freeze()));
+            *staged = true;
+        }
     }
 
     pub(super) fn flush_inbound(&mut self) {
@@ -238,6 +260,13 @@ impl Conn {
             .monitor
             .record(EventKind::HandshakeSucceeded, &self.endpoint, detail);
         if self.pipe.is_some() {
+            // A reconnect: the pipe survived, the new peer knows none of our
+            // subscriptions.
+            if let Some(engine) = self.link.as_mut().and_then(|l| l.engine.as_mut()) {
+                for topic in &self.subscriptions {
+                    engine.send_subscribe(topic, true);
+                }
+            }
             return Ok(());
         }
         let opts = &self.socket.options;
@@ -275,6 +304,10 @@ impl Conn {
             && link.big_header.is_empty()
             && link.big_body.is_empty()
         {
+            let subscriber = matches!(
+                self.socket.options.socket_type,
+                SocketType::Sub | SocketType::XSub
+            );
             if let Some(pipe) = &mut self.pipe {
                 while engine.output().len() < WRITE_BATCH {
                     match pipe.rx.pop() {
@@ -288,6 +321,16 @@ impl Conn {
                             link.big_body = body;
                             link.big_started = false;
                             break;
+                        }
+                        Pop::Msg(msg) if subscriber && is_subscription(&msg) => {
+                            let frame = msg.first();
+                            let (subscribe, topic) = (frame[0] == 1, frame.slice(1..));
+                            engine.send_subscribe(&topic, subscribe);
+                            if subscribe {
+                                self.subscriptions.insert(topic);
+                            } else {
+                                self.subscriptions.remove(&topic);
+                            }
                         }
                         Pop::Msg(msg) => {
                             let last = msg.len() - 1;

@@ -12,11 +12,13 @@
 //! between the stream and the pipe; [`inline`] lets the application's thread do part
 //! of that work itself when that saves a thread hand-off.
 
+use std::collections::HashSet;
 use std::io::{self, ErrorKind};
 use std::sync::atomic::{fence, AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 
+use bytes::Bytes;
 use ferrozmq_engine::{Engine, EngineConfig, EngineError};
 use ferrozmq_patterns::pipe::Driver;
 use ferrozmq_patterns::{Inbox, PipeEnd, Wake};
@@ -156,6 +158,10 @@ pub(crate) struct Conn {
     outbound_drained: bool,
     reconnect_timer: Option<TimerId>,
     linger_timer: Option<TimerId>,
+    /// The prefixes this (SUB/XSUB) connection has subscribed to on the wire, replayed
+    /// after a reconnect: the socket's pipe outlives the link, so the socket never
+    /// learns that the new peer knows nothing of them.
+    subscriptions: HashSet<Bytes>,
 }
 
 impl Connection {
@@ -214,6 +220,7 @@ impl Connection {
                 outbound_drained: false,
                 reconnect_timer: None,
                 linger_timer: None,
+                subscriptions: HashSet::new(),
             }),
         }))
     }
