@@ -138,9 +138,9 @@ impl Socket {
             SocketType::Dealer => Box::<Dealer>::default(),
             SocketType::Router => Box::<Router>::default(),
             SocketType::Pub => Box::new(Xpub::publisher(inbox.signal().clone())),
-            SocketType::XPub => Box::new(Xpub::xpub(inbox.signal().clone())),
+            SocketType::XPub => Box::new(Xpub::extended(inbox.signal().clone())),
             SocketType::Sub => Box::new(Xsub::subscriber()),
-            SocketType::XSub => Box::new(Xsub::xsub()),
+            SocketType::XSub => Box::new(Xsub::extended()),
         };
         Ok(Socket {
             core: RefCell::new(Core {

@@ -75,7 +75,7 @@ impl Xpub {
     }
 
     /// An XPUB socket core woken through `signal`.
-    pub fn xpub(signal: Arc<Signal>) -> Xpub {
+    pub fn extended(signal: Arc<Signal>) -> Xpub {
         Xpub::new(signal, false)
     }
 

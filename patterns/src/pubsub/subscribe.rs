@@ -51,7 +51,7 @@ impl Xsub {
     }
 
     /// An XSUB socket core.
-    pub fn xsub() -> Xsub {
+    pub fn extended() -> Xsub {
         Xsub::new(false)
     }
 
@@ -65,7 +65,7 @@ impl Xsub {
     }
 
     /// Sends a subscription message to every publisher, regardless of high-water marks.
-    fn to_all(&mut self, msg: &Msg) {
+    fn send_to_all(&mut self, msg: &Msg) {
         for pipe in self.pipes.iter_mut() {
             let _ = pipe.tx.push(msg.clone());
         }
@@ -73,7 +73,7 @@ impl Xsub {
 
     fn subscribe(&mut self, topic: &[u8]) {
         *self.counts.entry(topic) += 1;
-        self.to_all(&subscription(true, topic));
+        self.send_to_all(&subscription(true, topic));
     }
 
     fn unsubscribe(&mut self, topic: &[u8]) {
@@ -83,7 +83,7 @@ impl Xsub {
         *count -= 1;
         if *count == 0 {
             self.counts.prune(topic, &|c| *c == 0);
-            self.to_all(&subscription(false, topic));
+            self.send_to_all(&subscription(false, topic));
         }
     }
 
@@ -125,7 +125,7 @@ impl Pattern for Xsub {
                 Some(1) => {
                     let topic = msg.first().slice(1..);
                     *self.counts.entry(&topic) += 1;
-                    self.to_all(&msg);
+                    self.send_to_all(&msg);
                     return Ok(());
                 }
                 Some(0) => {
