@@ -33,6 +33,8 @@ mod context;
 mod error;
 mod message;
 mod options;
+mod poller;
+mod proxy;
 mod socket;
 
 pub use context::Context;
@@ -40,4 +42,6 @@ pub use error::{Error, Result, SendError};
 pub use ferrozmq_engine::SocketType;
 pub use ferrozmq_transports::{EventKind, SocketEvent};
 pub use message::Message;
-pub use socket::{SendFlags, Socket, SocketStats};
+pub use poller::{Interest, Poller};
+pub use proxy::{proxy, proxy_steerable, ProxyStatistics};
+pub use socket::{Events, SendFlags, Socket, SocketStats};

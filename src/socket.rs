@@ -88,6 +88,16 @@ struct Core {
     received: u64,
 }
 
+/// Readiness of a socket: [`Socket::events`], and what a [`Poller`](crate::Poller)
+/// reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Events {
+    /// A receive would return a message now.
+    pub readable: bool,
+    /// A send would not block now.
+    pub writable: bool,
+}
+
 /// What a socket has done so far, readable at any time ([`Socket::stats`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -497,9 +507,17 @@ impl Socket {
     pub fn set_send_timeout(&self, timeout: Option<Duration>) {
         self.core.borrow_mut().options.send_timeout = timeout;
     }
+    /// The send timeout.
+    pub fn send_timeout(&self) -> Option<Duration> {
+        self.core.borrow().options.send_timeout
+    }
     /// RCVTIMEO: the longest a receive blocks before failing with [`Error::TimedOut`].
     pub fn set_recv_timeout(&self, timeout: Option<Duration>) {
         self.core.borrow_mut().options.recv_timeout = timeout;
+    }
+    /// The receive timeout.
+    pub fn recv_timeout(&self) -> Option<Duration> {
+        self.core.borrow().options.recv_timeout
     }
     /// ROUTING_ID: the identity announced to peers (1 to 255 bytes).
     pub fn set_routing_id(&self, id: impl Into<Bytes>) -> Result<()> {
@@ -676,6 +694,22 @@ impl Socket {
         }
         core.options.conflate = on;
         Ok(())
+    }
+
+    /// What the socket can do right now without blocking (libzmq's `ZMQ_EVENTS`).
+    /// After a "no", the socket's wake-up fires as soon as the answer may have changed,
+    /// which is what [`Poller`](crate::Poller) waits on.
+    pub fn events(&self) -> Events {
+        let mut core = self.core.borrow_mut();
+        core.adopt_new_pipes();
+        let readable = !core.partial_recv.is_empty() || core.pattern.can_recv();
+        let writable = core.pattern.can_send();
+        Events { readable, writable }
+    }
+
+    /// The signal that every pipe, new peer and inbox event of this socket wakes.
+    pub(crate) fn signal(&self) -> Arc<ferrozmq_patterns::Signal> {
+        self.core.borrow().inbox.signal().clone()
     }
 
     /// Counters of what the socket did: messages sent, received and dropped.

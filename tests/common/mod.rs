@@ -13,6 +13,7 @@ pub fn unique(tag: &str) -> String {
 }
 
 /// A tcp port nobody listens on right now.
+#[allow(dead_code)] // not every test file needs it
 pub fn free_tcp_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
