@@ -701,3 +701,150 @@ fn connecter_gives_up_after_a_protocol_error() {
         Err(e) => panic!("accept: {e}"),
     }
 }
+
+// ---------------------------------------------------------------- subscriptions on the wire
+
+/// A command frame: `name` (short string) then `data`.
+fn command_frame(name: &str, data: &[u8]) -> Vec<u8> {
+    let mut body = vec![name.len() as u8];
+    body.extend_from_slice(name.as_bytes());
+    body.extend_from_slice(data);
+    let mut f = frame_header(0x04, body.len());
+    f.extend_from_slice(&body);
+    f
+}
+
+/// Reads one short frame: (flags, body).
+fn read_frame(s: &mut TcpStream) -> (u8, Vec<u8>) {
+    let head = read_exact(s, 2);
+    assert_eq!(head[0] & 0x02, 0, "short frames only in these tests");
+    (head[0], read_exact(s, usize::from(head[1])))
+}
+
+/// Publishes `probe` then `wanted` until the raw subscriber reads a frame; returns the
+/// first frame body that is not a probe.
+fn publish_until_read(publisher: &Socket, s: &mut TcpStream, wanted: &[u8]) -> Vec<u8> {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        publisher.send("zz-unwanted").unwrap();
+        publisher.send(wanted.to_vec()).unwrap();
+        let mut head = [0u8; 2];
+        match s.read_exact(&mut head) {
+            Ok(()) => {
+                let body = read_exact(s, usize::from(head[1]));
+                return body;
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) => panic!("read: {e}"),
+        }
+        assert!(Instant::now() < deadline, "publisher never sent a match");
+    }
+}
+
+#[test]
+fn zmtp30_subscriber_subscribes_with_a_legacy_message() {
+    let ctx = Context::new();
+    let publisher = bound(&ctx, SocketType::Pub);
+    let mut s = raw(&publisher.last_endpoint());
+    let mut out = greeting(3, 0, "NULL");
+    out.extend(ready("SUB"));
+    out.extend(data_frame(b"\x01topic", false));
+    s.write_all(&out).unwrap();
+    assert_eq!(read_handshake(&mut s), "PUB");
+    // Only the subscribed prefix crosses the wire.
+    assert_eq!(
+        publish_until_read(&publisher, &mut s, b"topic-1"),
+        b"topic-1"
+    );
+}
+
+#[test]
+fn zmtp31_subscriber_subscribes_and_cancels_with_commands() {
+    let ctx = Context::new();
+    let publisher = bound(&ctx, SocketType::Pub);
+    let mut s = raw(&publisher.last_endpoint());
+    assert_eq!(handshake(&mut s, "SUB"), "PUB");
+    s.write_all(&command_frame("SUBSCRIBE", b"a")).unwrap();
+    s.write_all(&command_frame("SUBSCRIBE", b"b")).unwrap();
+    assert_eq!(publish_until_read(&publisher, &mut s, b"a1"), b"a1");
+    s.write_all(&command_frame("CANCEL", b"a")).unwrap();
+    // Once the cancel is through, "a" stops and "b" still flows.
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        publisher.send("a2").unwrap();
+        publisher.send("b2").unwrap();
+        thread::sleep(Duration::from_millis(5));
+        let (_, body) = read_frame(&mut s);
+        if body == b"b2" {
+            // Everything after this "b2" must be b's only.
+            publisher.send("a3").unwrap();
+            publisher.send("b3").unwrap();
+            loop {
+                let (_, body) = read_frame(&mut s);
+                assert_ne!(body, b"a3", "cancelled prefix still delivered");
+                if body == b"b3" {
+                    return;
+                }
+            }
+        }
+        assert!(Instant::now() < deadline);
+    }
+}
+
+#[test]
+fn xpub_gets_notices_from_either_wire_form_and_ignores_nothing_else() {
+    let ctx = Context::new();
+    let xpub = bound(&ctx, SocketType::XPub);
+    let mut v31 = raw(&xpub.last_endpoint());
+    assert_eq!(handshake(&mut v31, "XSUB"), "XPUB");
+    v31.write_all(&command_frame("SUBSCRIBE", b"x")).unwrap();
+    assert_eq!(xpub.recv().unwrap(), &b"\x01x"[..]);
+    // An XSUB may send its own messages upstream: they reach the XPUB application.
+    v31.write_all(&data_frame(b"upstream", false)).unwrap();
+    assert_eq!(xpub.recv().unwrap(), "upstream");
+    let mut v30 = raw(&xpub.last_endpoint());
+    let mut out = greeting(3, 0, "NULL");
+    out.extend(ready("SUB"));
+    out.extend(data_frame(b"\x01y", false));
+    out.extend(data_frame(b"\x00y", false));
+    v30.write_all(&out).unwrap();
+    assert_eq!(read_handshake(&mut v30), "XPUB");
+    assert_eq!(xpub.recv().unwrap(), &b"\x01y"[..]);
+    assert_eq!(xpub.recv().unwrap(), &b"\x00y"[..]);
+}
+
+#[test]
+fn sub_speaks_each_peers_protocol_version() {
+    for minor in [0u8, 1] {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let ctx = Context::new();
+        let sub = socket(&ctx, SocketType::Sub);
+        sub.subscribe("news").unwrap();
+        sub.connect(&format!("tcp://{addr}")).unwrap();
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+        let mut out = greeting(3, minor, "NULL");
+        out.extend(ready("PUB"));
+        s.write_all(&out).unwrap();
+        assert_eq!(read_handshake(&mut s), "SUB");
+        let (flags, body) = read_frame(&mut s);
+        if minor == 0 {
+            assert_eq!(
+                (flags, &body[..]),
+                (0, &b"\x01news"[..]),
+                "legacy form to 3.0"
+            );
+        } else {
+            assert_eq!(
+                (flags, &body[..]),
+                (0x04, &b"\x09SUBSCRIBEnews"[..]),
+                "command to 3.1"
+            );
+        }
+        // And messages from this publisher are filtered locally as well.
+        s.write_all(&data_frame(b"sport", false)).unwrap();
+        s.write_all(&data_frame(b"news!", false)).unwrap();
+        assert_eq!(sub.recv().unwrap(), "news!");
+    }
+}
