@@ -5,6 +5,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::SocketType;
+use ferrozmq_transports::{ReconnectStop, TcpKeepalive};
 
 /// The options a socket keeps. Options that shape connections (HWMs, routing id,
 /// intervals, size limit) apply to endpoints bound or connected *after* they are set,
@@ -22,6 +23,18 @@ pub(crate) struct Options {
     pub max_msg_size: Option<u64>,
     pub immediate: bool,
     pub conflate: bool,
+    pub reconnect_ivl_max: Option<Duration>,
+    pub reconnect_stop: ReconnectStop,
+    pub connect_timeout: Option<Duration>,
+    pub heartbeat_ivl: Option<Duration>,
+    pub heartbeat_ttl: Option<Duration>,
+    pub heartbeat_timeout: Option<Duration>,
+    pub tcp_keepalive: TcpKeepalive,
+    pub send_buffer: Option<usize>,
+    pub recv_buffer: Option<usize>,
+    pub backlog: i32,
+    pub ipv6: bool,
+    pub connect_routing_id: Option<Bytes>,
 }
 
 impl Default for Options {
@@ -38,6 +51,18 @@ impl Default for Options {
             max_msg_size: None,
             immediate: false,
             conflate: false,
+            reconnect_ivl_max: None,
+            reconnect_stop: ReconnectStop::default(),
+            connect_timeout: None,
+            heartbeat_ivl: None,
+            heartbeat_ttl: None,
+            heartbeat_timeout: None,
+            tcp_keepalive: TcpKeepalive::default(),
+            send_buffer: None,
+            recv_buffer: None,
+            backlog: 100,
+            ipv6: false,
+            connect_routing_id: None,
         }
     }
 }

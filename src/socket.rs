@@ -18,7 +18,8 @@ use ferrozmq_patterns::{
     Rep, Req, Router, SendErrorKind, Xpub, Xsub,
 };
 use ferrozmq_transports::{
-    Endpoint, EndpointHandle, InprocPeer, LinkOptions, Monitor, SocketEvent, SocketLink,
+    Endpoint, EndpointHandle, EventKind, EventMask, InprocPeer, LinkOptions, Monitor,
+    ReconnectStop, SocketEvent, SocketLink, TcpKeepalive,
 };
 
 use crate::context::Context;
@@ -111,6 +112,47 @@ pub struct SocketStats {
     /// missed it), ROUTER for an unknown or full peer without ROUTER_MANDATORY, XSUB
     /// for a full publisher.
     pub dropped: u64,
+    /// Outgoing connections established.
+    pub connected: u64,
+    /// Incoming connections accepted.
+    pub accepted: u64,
+    /// Connect attempts that failed, and dropped links, that were retried.
+    pub reconnect_attempts: u64,
+    /// Established links that ended.
+    pub disconnects: u64,
+    /// Handshakes that failed (wrong protocol, wrong socket type, timeout).
+    pub handshake_failures: u64,
+    /// Monitor events lost because a [`MonitorEvents`] stream was not read in time.
+    pub monitor_events_dropped: u64,
+}
+
+/// A stream of a socket's connection events ([`Socket::monitor`]).
+#[derive(Debug)]
+pub struct MonitorEvents(crossbeam_channel::Receiver<SocketEvent>);
+
+impl MonitorEvents {
+    /// The next event, waiting for it; `None` once the socket has closed and
+    /// everything was read.
+    pub fn recv(&self) -> Option<SocketEvent> {
+        self.0.recv().ok()
+    }
+
+    /// The next event if it comes within `timeout`.
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<SocketEvent> {
+        self.0.recv_timeout(timeout).ok()
+    }
+
+    /// The next event if there is one now.
+    pub fn try_recv(&self) -> Option<SocketEvent> {
+        self.0.try_recv().ok()
+    }
+}
+
+impl Iterator for MonitorEvents {
+    type Item = SocketEvent;
+    fn next(&mut self) -> Option<SocketEvent> {
+        self.recv()
+    }
 }
 
 /// A ZeroMQ socket of one type (REQ, REP, PUSH, ...).
@@ -241,6 +283,8 @@ impl Socket {
             }
             _ => {
                 let link = core.link();
+                // CONNECT_ROUTING_ID names the peer of this one connect only.
+                core.options.connect_routing_id = None;
                 let (handle, pipe) =
                     ferrozmq_transports::connect(self.ctx.pick_reactor(), &parsed, link)?;
                 let id = pipe.as_ref().map(|p| p.id);
@@ -546,6 +590,86 @@ impl Socket {
     pub fn set_max_msg_size(&self, limit: Option<u64>) {
         self.core.borrow_mut().options.max_msg_size = limit;
     }
+    /// RECONNECT_IVL_MAX: with a value above the reconnect interval, each failed
+    /// attempt doubles the wait up to this (exponential back-off); a successful
+    /// handshake resets it. `None` (the default) keeps the interval fixed.
+    pub fn set_reconnect_ivl_max(&self, max: Option<Duration>) {
+        self.core.borrow_mut().options.reconnect_ivl_max = max;
+    }
+    /// RECONNECT_STOP: conditions under which a connecter gives up instead of
+    /// retrying (none by default).
+    pub fn set_reconnect_stop(&self, stop: ReconnectStop) {
+        self.core.borrow_mut().options.reconnect_stop = stop;
+    }
+    /// CONNECT_TIMEOUT: abandon (and retry) a tcp connect attempt that has not
+    /// completed within this (`None` = the operating system's timeout, the default).
+    pub fn set_connect_timeout(&self, timeout: Option<Duration>) {
+        self.core.borrow_mut().options.connect_timeout = timeout;
+    }
+    /// HEARTBEAT_IVL: send a ZMTP PING this often (`None` = no heartbeats, the
+    /// default). A peer that sends nothing within the heartbeat timeout after a PING is
+    /// disconnected (and reconnected, on the connecting side).
+    pub fn set_heartbeat_ivl(&self, ivl: Option<Duration>) {
+        self.core.borrow_mut().options.heartbeat_ivl = ivl;
+    }
+    /// HEARTBEAT_TTL: ask peers to drop us if they hear nothing from us for this long
+    /// (sent in each PING, rounded down to tenths of a second; at most 6553.5 s).
+    pub fn set_heartbeat_ttl(&self, ttl: Option<Duration>) -> Result<()> {
+        if ttl.is_some_and(|t| t > Duration::from_millis(6_553_500)) {
+            return Err(Error::InvalidOption("HEARTBEAT_TTL is at most 6553.5 s"));
+        }
+        self.core.borrow_mut().options.heartbeat_ttl = ttl;
+        Ok(())
+    }
+    /// HEARTBEAT_TIMEOUT: how long after a PING the peer may stay silent before it is
+    /// dropped (`None` = the heartbeat interval, the default).
+    pub fn set_heartbeat_timeout(&self, timeout: Option<Duration>) {
+        self.core.borrow_mut().options.heartbeat_timeout = timeout;
+    }
+    /// TCP_KEEPALIVE, TCP_KEEPALIVE_CNT, _IDLE and _INTVL in one value (each field
+    /// `None` for the operating system's default).
+    pub fn set_tcp_keepalive(&self, keepalive: TcpKeepalive) {
+        self.core.borrow_mut().options.tcp_keepalive = keepalive;
+    }
+    /// SNDBUF: the kernel send buffer of each connection, in bytes (`None` = default).
+    pub fn set_sndbuf(&self, bytes: Option<usize>) -> Result<()> {
+        self.core.borrow_mut().options.send_buffer = check_buffer(bytes)?;
+        Ok(())
+    }
+    /// RCVBUF: the kernel receive buffer of each connection, in bytes.
+    pub fn set_rcvbuf(&self, bytes: Option<usize>) -> Result<()> {
+        self.core.borrow_mut().options.recv_buffer = check_buffer(bytes)?;
+        Ok(())
+    }
+    /// BACKLOG: connections a listener queues before accepting them (default 100).
+    pub fn set_backlog(&self, backlog: u32) -> Result<()> {
+        let backlog = i32::try_from(backlog)
+            .map_err(|_| Error::InvalidOption("BACKLOG must fit in an i32"))?;
+        self.core.borrow_mut().options.backlog = backlog;
+        Ok(())
+    }
+    /// IPV6: allow IPv6 addresses; `tcp://*` then binds every IPv6 and IPv4 interface.
+    /// Off by default, as in libzmq.
+    pub fn set_ipv6(&self, on: bool) {
+        self.core.borrow_mut().options.ipv6 = on;
+    }
+    /// CONNECT_ROUTING_ID (ROUTER only): the routing id to give the peer of the next
+    /// [`connect`](Socket::connect), instead of the one it announces (1 to 255 bytes).
+    pub fn set_connect_routing_id(&self, id: impl Into<Bytes>) -> Result<()> {
+        let id = id.into();
+        let mut core = self.core.borrow_mut();
+        if core.socket_type != SocketType::Router {
+            return Err(Error::InvalidOption(
+                "CONNECT_ROUTING_ID applies to ROUTER sockets only",
+            ));
+        }
+        if id.is_empty() || id.len() > 255 {
+            return Err(Error::InvalidOption("routing id must be 1 to 255 bytes"));
+        }
+        core.options.connect_routing_id = Some(id);
+        Ok(())
+    }
+
     /// Applies a pattern option, or says which socket types it is for.
     fn pattern_option(&self, option: PatternOption, applies_to: &'static str) -> Result<()> {
         let mut core = self.core.borrow_mut();
@@ -716,17 +840,79 @@ impl Socket {
     pub fn stats(&self) -> SocketStats {
         let mut core = self.core.borrow_mut();
         core.adopt_new_pipes();
+        let links = core.monitor.counters();
         SocketStats {
             messages_sent: core.sent,
             messages_received: core.received,
             dropped: core.pattern.dropped(),
+            connected: links.connected,
+            accepted: links.accepted,
+            reconnect_attempts: links.reconnect_attempts,
+            disconnects: links.disconnects,
+            handshake_failures: links.handshake_failures,
+            monitor_events_dropped: links.monitor_events_dropped,
         }
     }
 
     /// Connection events recorded since the last call (listening, accepted, connected,
-    /// handshake results, disconnects with their reason).
+    /// handshake results, disconnects with their reason), from a log of the latest
+    /// 1024. For a live stream use [`monitor`](Socket::monitor).
     pub fn take_events(&self) -> Vec<SocketEvent> {
         self.core.borrow().monitor.drain()
+    }
+
+    /// A stream of this socket's connection events of the kinds in `mask`, from now
+    /// on, readable from any thread. It ends with [`EventKind::MonitorStopped`] when
+    /// the socket closes. A stream nobody reads holds up to 4096 events, then drops new
+    /// ones (counted in [`SocketStats::monitor_events_dropped`]) rather than slowing the
+    /// connections down.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ferrozmq::{Context, EventKind, EventMask, SocketType};
+    ///
+    /// let ctx = Context::new();
+    /// let rep = ctx.socket(SocketType::Rep)?;
+    /// let events = rep.monitor(EventMask::ALL);
+    /// rep.bind("tcp://127.0.0.1:*")?;
+    /// let event = events.recv_timeout(Duration::from_secs(5)).unwrap();
+    /// assert_eq!(event.kind, EventKind::Listening);
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
+    pub fn monitor(&self, mask: EventMask) -> MonitorEvents {
+        MonitorEvents(self.core.borrow().monitor.subscribe(mask))
+    }
+
+    /// Publishes this socket's events of the kinds in `mask` on a PAIR socket bound to
+    /// the inproc `endpoint`, as libzmq's `zmq_socket_monitor` does, in its message
+    /// format: a first frame of 6 bytes (the event code as a native-endian `u16`, the
+    /// value as a native-endian `u32`) and a second with the endpoint. Connect a PAIR
+    /// socket to `endpoint` to read them (pyzmq's `parse_monitor_message` reads them
+    /// too). A forwarding thread runs until the socket closes.
+    pub fn monitor_to(&self, endpoint: &str, mask: EventMask) -> Result<()> {
+        if !endpoint.starts_with("inproc://") {
+            return Err(Error::InvalidOption("monitor endpoints must be inproc://"));
+        }
+        let pair = self.ctx.socket(SocketType::Pair)?;
+        pair.set_linger(Some(Duration::ZERO));
+        pair.set_send_timeout(Some(Duration::from_secs(1)));
+        pair.bind(endpoint)?;
+        let events = self.monitor(mask);
+        std::thread::Builder::new()
+            .name("ferrozmq-monitor".into())
+            .spawn(move || {
+                for event in events.0.iter() {
+                    let mut head = Vec::with_capacity(6);
+                    head.extend_from_slice(&event.kind.code().to_ne_bytes());
+                    head.extend_from_slice(&event.value.to_ne_bytes());
+                    let _ = pair.send_multipart([head, event.endpoint.into_bytes()]);
+                    if event.kind == EventKind::MonitorStopped {
+                        break;
+                    }
+                }
+            })
+            .map_err(Error::Io)?;
+        Ok(())
     }
 
     /// Number of peers the socket currently has pipes to.
@@ -748,6 +934,18 @@ impl Core {
         options.handshake_ivl = o.handshake_ivl;
         options.max_msg_size = o.max_msg_size;
         options.immediate = o.immediate;
+        options.reconnect_ivl_max = o.reconnect_ivl_max;
+        options.reconnect_stop = o.reconnect_stop;
+        options.connect_timeout = o.connect_timeout;
+        options.heartbeat_ivl = o.heartbeat_ivl;
+        options.heartbeat_ttl = o.heartbeat_ttl;
+        options.heartbeat_timeout = o.heartbeat_timeout;
+        options.tcp_keepalive = o.tcp_keepalive;
+        options.send_buffer = o.send_buffer;
+        options.recv_buffer = o.recv_buffer;
+        options.backlog = o.backlog;
+        options.ipv6 = o.ipv6;
+        options.connect_routing_id = o.connect_routing_id.clone();
         SocketLink {
             inbox: self.inbox.clone(),
             monitor: self.monitor.clone(),
@@ -881,6 +1079,16 @@ impl Core {
     }
 }
 
+/// SNDBUF/RCVBUF must fit the kernel's `int`.
+fn check_buffer(bytes: Option<usize>) -> Result<Option<usize>> {
+    match bytes {
+        Some(b) if b == 0 || b > i32::MAX as usize => Err(Error::InvalidOption(
+            "buffer sizes are 1 byte to 2 GiB (None for the default)",
+        )),
+        other => Ok(other),
+    }
+}
+
 /// The public error for a pattern's refusal.
 fn send_error(kind: SendErrorKind) -> Error {
     match kind {
@@ -894,6 +1102,7 @@ fn send_error(kind: SendErrorKind) -> Error {
 impl Drop for Socket {
     fn drop(&mut self) {
         let core = self.core.get_mut();
+        core.monitor.stop(&core.last_endpoint);
         core.inbox.close(core.options.linger);
         let endpoints = std::mem::take(&mut core.endpoints);
         let mut core = self.core.borrow_mut();

@@ -610,7 +610,11 @@ fn wait_for_event(s: &ferrozmq::Socket, kind: EventKind, within: Duration) -> St
 }
 
 fn wait_handshake_failed(s: &ferrozmq::Socket) -> String {
-    wait_for_event(s, EventKind::HandshakeFailed, Duration::from_secs(2))
+    wait_for_event(
+        s,
+        EventKind::HandshakeFailedProtocol,
+        Duration::from_secs(2),
+    )
 }
 
 #[track_caller]

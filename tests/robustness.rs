@@ -171,8 +171,12 @@ fn assert_failure_event(s: &Socket, what: &str) -> String {
     loop {
         seen.extend(s.take_events());
         if let Some(e) = seen.iter().find(|e| {
-            matches!(e.kind, EventKind::HandshakeFailed | EventKind::Disconnected)
-                && !e.detail.is_empty()
+            matches!(
+                e.kind,
+                EventKind::HandshakeFailedProtocol
+                    | EventKind::HandshakeFailedNoDetail
+                    | EventKind::Disconnected
+            ) && !e.detail.is_empty()
         }) {
             eprintln!("{what}: {:?} {:?}", e.kind, e.detail);
             return e.detail.clone();

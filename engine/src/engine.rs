@@ -137,6 +137,8 @@ pub struct Engine {
     need: usize,
     /// Peer's minor version (from its greeting): 0 = ZMTP 3.0.
     peer_minor: u8,
+    /// The TTL the peer announced in its last PING, not yet taken by the caller.
+    peer_ttl: Option<Duration>,
 }
 
 impl Engine {
@@ -159,6 +161,7 @@ impl Engine {
             deadline,
             need: GREETING_LEN,
             peer_minor: 1,
+            peer_ttl: None,
         }
     }
 
@@ -244,6 +247,18 @@ impl Engine {
         let context = &context[..context.len().min(command::MAX_PING_CONTEXT)];
         let ttl = ttl.to_be_bytes();
         command::put_command(self.send_buffer(), b"PING", &[&ttl, context]);
+    }
+
+    /// The time-to-live the peer asked for in its latest PING (ZMTP 3.1 heartbeats:
+    /// "if you hear nothing from me for this long, drop me"), once per PING carrying
+    /// one. The caller owns the clock, so it runs the deadline.
+    pub fn take_peer_ttl(&mut self) -> Option<Duration> {
+        self.peer_ttl.take()
+    }
+
+    /// True if [`take_peer_ttl`](Engine::take_peer_ttl) has something.
+    pub fn has_peer_ttl(&self) -> bool {
+        self.peer_ttl.is_some()
     }
 
     /// Earliest instant at which [`handle_timeout`](Engine::handle_timeout)
@@ -336,6 +351,12 @@ impl Engine {
         let (name, data) = command::split(body)?;
         match name {
             b"PING" => {
+                if data.len() >= 2 {
+                    let tenths = u16::from_be_bytes([data[0], data[1]]);
+                    if tenths > 0 {
+                        self.peer_ttl = Some(Duration::from_millis(u64::from(tenths) * 100));
+                    }
+                }
                 let context = command::ping_context(&data);
                 command::put_command(&mut self.output, b"PONG", &[context]);
                 Ok(None)

@@ -117,25 +117,47 @@ impl fmt::Display for Endpoint {
 }
 
 impl Endpoint {
-    /// The socket addresses to bind a tcp endpoint to (`*` is every IPv4 interface).
-    pub fn tcp_bind_addr(host: &str, port: Option<u16>) -> Result<SocketAddr, EndpointError> {
+    /// The socket address to bind a tcp endpoint to. `*` is every IPv4 interface, or
+    /// with `ipv6` every IPv6 and IPv4 interface (a dual-stack socket).
+    pub fn tcp_bind_addr(
+        host: &str,
+        port: Option<u16>,
+        ipv6: bool,
+    ) -> Result<SocketAddr, EndpointError> {
         let port = port.unwrap_or(0);
-        let host = if host == "*" { "0.0.0.0" } else { host };
-        resolve(host, port)
+        let host = match (host, ipv6) {
+            ("*", false) => "0.0.0.0",
+            ("*", true) => "::",
+            (h, _) => h,
+        };
+        resolve(host, port, ipv6)
     }
 
     /// The socket address to connect a tcp endpoint to.
-    pub fn tcp_connect_addr(host: &str, port: Option<u16>) -> Result<SocketAddr, EndpointError> {
+    pub fn tcp_connect_addr(
+        host: &str,
+        port: Option<u16>,
+        ipv6: bool,
+    ) -> Result<SocketAddr, EndpointError> {
         let port = port.ok_or_else(|| EndpointError::InvalidAddress(format!("tcp://{host}:*")))?;
         if host == "*" {
             return Err(EndpointError::InvalidAddress(format!("tcp://*:{port}")));
         }
-        resolve(host, port)
+        resolve(host, port, ipv6)
     }
 }
 
-fn resolve(host: &str, port: u16) -> Result<SocketAddr, EndpointError> {
-    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+/// Resolves a literal address or a name. A literal IPv6 address needs `ipv6` (as with
+/// libzmq's IPV6 option); a name resolves to IPv4 unless only IPv6 is offered and
+/// `ipv6` allows it.
+fn resolve(host: &str, port: u16, ipv6: bool) -> Result<SocketAddr, EndpointError> {
+    let literal = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = literal.parse::<std::net::IpAddr>() {
+        if ip.is_ipv6() && !ipv6 {
+            return Err(EndpointError::InvalidAddress(format!(
+                "{host}: IPv6 addresses need the IPV6 option"
+            )));
+        }
         return Ok(SocketAddr::new(ip, port));
     }
     let mut addrs = (host, port)
@@ -144,7 +166,7 @@ fn resolve(host: &str, port: u16) -> Result<SocketAddr, EndpointError> {
     let all: Vec<_> = addrs.by_ref().collect();
     all.iter()
         .find(|a| a.is_ipv4())
-        .or(all.first())
+        .or(all.iter().find(|_| ipv6))
         .copied()
         .ok_or_else(|| EndpointError::Unresolvable(format!("{host}:{port}")))
 }
@@ -208,7 +230,7 @@ mod tests {
             "inproc://".parse::<Endpoint>(),
             Err(EndpointError::InvalidAddress(_))
         ));
-        assert!(Endpoint::tcp_connect_addr("*", Some(1)).is_err());
-        assert!(Endpoint::tcp_connect_addr("127.0.0.1", None).is_err());
+        assert!(Endpoint::tcp_connect_addr("*", Some(1), false).is_err());
+        assert!(Endpoint::tcp_connect_addr("127.0.0.1", None, false).is_err());
     }
 }

@@ -25,11 +25,12 @@ use ferrozmq_reactor::{Notifier, ReactorHandle};
 pub use connection::{SocketLink, StopFlag, INLINE_WRITE_GAP, READ_CHUNK, WRITE_BATCH};
 pub use endpoint::{Endpoint, EndpointError};
 pub use inproc::{InprocError, InprocPeer, InprocRegistry};
-pub use monitor::{EventKind, Monitor, SocketEvent};
-pub use options::{frame_size_ceiling, LinkOptions};
+pub use monitor::{EventKind, EventMask, LinkCounters, Monitor, SocketEvent};
+pub use options::{frame_size_ceiling, LinkOptions, ReconnectStop, TcpKeepalive};
 pub use stream::{Listener, Stream};
 
 use connection::{Connection, SessionWake};
+
 use listener::ListenerHandler;
 
 /// Controls a listener or connecter running on a reactor.
@@ -81,35 +82,29 @@ pub fn bind(
     endpoint: &Endpoint,
     socket: SocketLink,
 ) -> Result<(String, EndpointHandle), TransportError> {
-    let (listener, resolved, ipc_path) = match endpoint {
-        Endpoint::Tcp { host, port } => {
-            let addr = Endpoint::tcp_bind_addr(host, *port)?;
-            let std_listener = std::net::TcpListener::bind(addr)?;
-            std_listener.set_nonblocking(true)?;
-            let local = std_listener.local_addr()?;
-            (
-                Listener::Tcp(mio::net::TcpListener::from_std(std_listener)),
-                format!("tcp://{local}"),
-                None,
-            )
-        }
-        Endpoint::Ipc(path) => {
-            let listener = bind_ipc(path)?;
-            (
-                Listener::Ipc(listener),
-                endpoint.to_string(),
-                Some(path.clone()),
-            )
-        }
-        Endpoint::Inproc(_) => {
-            return Err(TransportError::Endpoint(
-                EndpointError::UnsupportedTransport("inproc (handled by the context)".into()),
-            ))
+    let bound = listen(endpoint, &socket.options);
+    let (listener, resolved, ipc_path) = match bound {
+        Ok(bound) => bound,
+        Err(e) => {
+            let errno = match &e {
+                TransportError::Io(e) => e.raw_os_error().unwrap_or(0) as u32,
+                TransportError::Endpoint(_) => 0,
+            };
+            let detail = match &e {
+                TransportError::Io(e) => e.to_string(),
+                TransportError::Endpoint(e) => e.to_string(),
+            };
+            socket.monitor.report(
+                SocketEvent::new(EventKind::BindFailed, &endpoint.to_string())
+                    .value(errno)
+                    .detail(detail),
+            );
+            return Err(e);
         }
     };
     socket
         .monitor
-        .record(monitor::EventKind::Listening, &resolved, "");
+        .report(SocketEvent::new(EventKind::Listening, &resolved).value(listener.raw_fd() as u32));
     let stop = Arc::new(StopFlag::default());
     let notifier = reactor.notifier();
     reactor.spawn(Box::new(ListenerHandler {
@@ -122,6 +117,51 @@ pub fn bind(
         accepted: Vec::new(),
     }));
     Ok((resolved, EndpointHandle { stop, notifier }))
+}
+
+/// Creates the listening socket for a tcp or ipc endpoint.
+fn listen(
+    endpoint: &Endpoint,
+    options: &LinkOptions,
+) -> Result<(Listener, String, Option<std::path::PathBuf>), TransportError> {
+    let bound = match endpoint {
+        Endpoint::Tcp { host, port } => {
+            let addr = Endpoint::tcp_bind_addr(host, *port, options.ipv6)?;
+            let std_listener = std::net::TcpListener::bind(addr)?;
+            std_listener.set_nonblocking(true)?;
+            set_backlog(&std_listener, options.backlog);
+            let local = std_listener.local_addr()?;
+            (
+                Listener::Tcp(mio::net::TcpListener::from_std(std_listener)),
+                format!("tcp://{local}"),
+                None,
+            )
+        }
+        Endpoint::Ipc(path) => {
+            let listener = bind_ipc(path)?;
+            // SAFETY: see `set_backlog`.
+            unsafe { libc::listen(std::os::fd::AsRawFd::as_raw_fd(&listener), options.backlog) };
+            (
+                Listener::Ipc(listener),
+                endpoint.to_string(),
+                Some(path.clone()),
+            )
+        }
+        Endpoint::Inproc(_) => {
+            return Err(TransportError::Endpoint(
+                EndpointError::UnsupportedTransport("inproc (handled by the context)".into()),
+            ))
+        }
+    };
+    Ok(bound)
+}
+
+/// BACKLOG: calling listen(2) again on a listening socket changes its queue length
+/// (the standard library always asks for 128).
+fn set_backlog(listener: &std::net::TcpListener, backlog: i32) {
+    // SAFETY: the fd is a valid listening socket owned by `listener` for the duration of
+    // the call; listen(2) has no memory-safety preconditions. Failure keeps the default.
+    unsafe { libc::listen(std::os::fd::AsRawFd::as_raw_fd(listener), backlog) };
 }
 
 /// Binds a Unix-domain socket, replacing a stale socket file nobody listens on.
@@ -148,7 +188,7 @@ pub fn connect(
 ) -> Result<(EndpointHandle, Option<PipeEnd>), TransportError> {
     let dial: Box<dyn FnMut() -> io::Result<Stream> + Send> = match endpoint {
         Endpoint::Tcp { host, port } => {
-            let addr = Endpoint::tcp_connect_addr(host, *port)?;
+            let addr = Endpoint::tcp_connect_addr(host, *port, socket.options.ipv6)?;
             Box::new(move || mio::net::TcpStream::connect(addr).map(Stream::Tcp))
         }
         Endpoint::Ipc(path) => {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use ferrozmq_reactor::{mio, Cx, Handler, Notifier};
 
 use crate::connection::{Connection, SocketLink, StopFlag};
-use crate::monitor::EventKind;
+use crate::monitor::{EventKind, SocketEvent};
 use crate::stream::Listener;
 
 pub(crate) struct ListenerHandler {
@@ -64,10 +64,10 @@ impl ListenerHandler {
                 Err(e) => {
                     // Typically EMFILE: the pending connection stays queued in the kernel
                     // and the next readiness event retries it.
-                    self.socket.monitor.record(
-                        EventKind::Closed,
-                        &self.endpoint,
-                        format!("accept failed: {e}"),
+                    self.socket.monitor.report(
+                        SocketEvent::new(EventKind::AcceptFailed, &self.endpoint)
+                            .value(e.raw_os_error().unwrap_or(0) as u32)
+                            .detail(e.to_string()),
                     );
                     return;
                 }
@@ -116,9 +116,10 @@ impl Handler for ListenerHandler {
 
 impl Drop for ListenerHandler {
     fn drop(&mut self) {
-        self.socket
-            .monitor
-            .record(EventKind::Closed, &self.endpoint, "");
+        self.socket.monitor.report(
+            SocketEvent::new(EventKind::Closed, &self.endpoint)
+                .value(self.listener.raw_fd() as u32),
+        );
         if let Some(path) = &self.ipc_path {
             // Someone else may have replaced the file; nothing to do about that here.
             let _ = std::fs::remove_file(path);

@@ -26,6 +26,60 @@ pub struct LinkOptions {
     /// IMMEDIATE: queue messages only to peers whose handshake completed (no pipe exists
     /// while a connection is down).
     pub immediate: bool,
+    /// RECONNECT_IVL_MAX: with a value above `reconnect_ivl`, each failed attempt doubles
+    /// the wait, up to this; a completed handshake resets it.
+    pub reconnect_ivl_max: Option<Duration>,
+    /// RECONNECT_STOP: when a connecter gives up instead of retrying.
+    pub reconnect_stop: ReconnectStop,
+    /// CONNECT_TIMEOUT: a tcp connect attempt not completed within this is abandoned
+    /// (and retried); `None` leaves it to the operating system.
+    pub connect_timeout: Option<Duration>,
+    /// HEARTBEAT_IVL: send a ZMTP PING this often; `None` for no heartbeats.
+    pub heartbeat_ivl: Option<Duration>,
+    /// HEARTBEAT_TTL: asks the peer to drop us if it hears nothing for this long
+    /// (sent in our PINGs, in tenths of a second).
+    pub heartbeat_ttl: Option<Duration>,
+    /// HEARTBEAT_TIMEOUT: drop the peer if nothing arrives this long after a PING
+    /// (defaults to the heartbeat interval).
+    pub heartbeat_timeout: Option<Duration>,
+    /// TCP_KEEPALIVE and its parameters (`None` = the operating system's default).
+    pub tcp_keepalive: TcpKeepalive,
+    /// SO_SNDBUF / SO_RCVBUF in bytes (`None` = the operating system's default).
+    pub send_buffer: Option<usize>,
+    /// See `send_buffer`.
+    pub recv_buffer: Option<usize>,
+    /// BACKLOG: pending connections a listener queues.
+    pub backlog: i32,
+    /// IPV6: `tcp://*` binds every IPv6 and IPv4 interface, and names may resolve to
+    /// IPv6 addresses.
+    pub ipv6: bool,
+    /// CONNECT_ROUTING_ID: the routing id a ROUTER gives the peer of this connect,
+    /// instead of the one the peer announces.
+    pub connect_routing_id: Option<Bytes>,
+}
+
+/// RECONNECT_STOP conditions (all off by default: always retry).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReconnectStop {
+    /// Stop when the peer refuses the connection (ECONNREFUSED).
+    pub conn_refused: bool,
+    /// Stop after a failed handshake (including a handshake timeout).
+    pub handshake_failed: bool,
+    /// Stop once an established link has dropped.
+    pub after_disconnect: bool,
+}
+
+/// TCP keepalive settings, each `None` for the operating system's default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpKeepalive {
+    /// TCP_KEEPALIVE: on or off.
+    pub enabled: Option<bool>,
+    /// TCP_KEEPALIVE_CNT: unanswered probes before the link is dropped.
+    pub count: Option<u32>,
+    /// TCP_KEEPALIVE_IDLE: idle time before the first probe.
+    pub idle: Option<Duration>,
+    /// TCP_KEEPALIVE_INTVL: time between probes.
+    pub interval: Option<Duration>,
 }
 
 impl LinkOptions {
@@ -40,6 +94,18 @@ impl LinkOptions {
             handshake_ivl: Some(Duration::from_secs(30)),
             max_msg_size: None,
             immediate: false,
+            reconnect_ivl_max: None,
+            reconnect_stop: ReconnectStop::default(),
+            connect_timeout: None,
+            heartbeat_ivl: None,
+            heartbeat_ttl: None,
+            heartbeat_timeout: None,
+            tcp_keepalive: TcpKeepalive::default(),
+            send_buffer: None,
+            recv_buffer: None,
+            backlog: 100,
+            ipv6: false,
+            connect_routing_id: None,
         }
     }
 

@@ -4,10 +4,13 @@
 //! that tells them apart.
 
 use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
 
 use mio::event::Source;
 use mio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use mio::{Interest, Registry, Token};
+
+use crate::options::LinkOptions;
 
 /// A connected stream.
 pub enum Stream {
@@ -52,11 +55,7 @@ impl Stream {
     /// reading straight into the spare capacity is what makes large-frame receive keep
     /// up with libzmq.
     pub fn read_into(&mut self, buf: &mut bytes::BytesMut, want: usize) -> io::Result<usize> {
-        use std::os::fd::AsRawFd;
-        let fd = match self {
-            Stream::Tcp(s) => s.as_raw_fd(),
-            Stream::Ipc(s) => s.as_raw_fd(),
-        };
+        let fd = self.raw_fd();
         buf.reserve(want);
         let spare = buf.spare_capacity_mut();
         let len = want.min(spare.len());
@@ -72,12 +71,72 @@ impl Stream {
         Ok(n)
     }
 
-    /// Sets transport options that every connection wants.
-    pub fn configure(&self) {
-        if let Stream::Tcp(s) = self {
-            // Failure only means a slower small-message path; not worth failing the link.
-            let _ = s.set_nodelay(true);
+    /// The file descriptor (monitor events report it, as libzmq's do).
+    pub fn raw_fd(&self) -> RawFd {
+        match self {
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Ipc(s) => s.as_raw_fd(),
         }
+    }
+
+    /// Our address on the connection, for monitor events.
+    pub fn local_description(&self) -> String {
+        match self {
+            Stream::Tcp(s) => s
+                .local_addr()
+                .map(|a| format!("tcp://{a}"))
+                .unwrap_or_default(),
+            Stream::Ipc(_) => String::from("ipc"),
+        }
+    }
+
+    /// Sets the transport options: no Nagle delay on tcp (always), keepalive and
+    /// buffer sizes as configured. Failures only lose the tuning, never the link.
+    pub fn configure(&self, options: &LinkOptions) {
+        let fd = self.raw_fd();
+        if let Some(size) = options.send_buffer {
+            set_int(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, size as i32);
+        }
+        if let Some(size) = options.recv_buffer {
+            set_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, size as i32);
+        }
+        let Stream::Tcp(s) = self else {
+            return;
+        };
+        let _ = s.set_nodelay(true);
+        let k = &options.tcp_keepalive;
+        if let Some(on) = k.enabled {
+            set_int(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, i32::from(on));
+        }
+        if let Some(count) = k.count {
+            set_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, count as i32);
+        }
+        if let Some(idle) = k.idle {
+            set_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, secs(idle));
+        }
+        if let Some(interval) = k.interval {
+            set_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, secs(interval));
+        }
+    }
+}
+
+/// Whole seconds, at least 1 (what the keepalive socket options take).
+fn secs(d: std::time::Duration) -> i32 {
+    d.as_secs().clamp(1, i32::MAX as u64) as i32
+}
+
+/// Sets an integer socket option, ignoring failure (tuning only).
+fn set_int(fd: RawFd, level: i32, name: i32, value: i32) {
+    // SAFETY: `value` lives across the call and its size is passed; setsockopt only
+    // reads it. An invalid fd or option makes the call fail, which we ignore.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&value as *const i32).cast(),
+            std::mem::size_of::<i32>() as libc::socklen_t,
+        );
     }
 }
 
@@ -140,6 +199,14 @@ pub enum Listener {
 }
 
 impl Listener {
+    /// The file descriptor.
+    pub fn raw_fd(&self) -> RawFd {
+        match self {
+            Listener::Tcp(l) => l.as_raw_fd(),
+            Listener::Ipc(l) => l.as_raw_fd(),
+        }
+    }
+
     /// Accepts one pending connection.
     pub fn accept(&self) -> io::Result<Stream> {
         match self {

@@ -27,6 +27,7 @@ use super::{Conn, InlineDriver, SessionWake, MAX_READ, READ_CHUNK, WRITE_BATCH};
 /// rather than copied into the output buffer.
 const ZERO_COPY_MIN: usize = 16 * 1024;
 use crate::monitor::EventKind;
+use crate::options::LinkOptions;
 use crate::stream::Stream;
 
 /// True for a one-frame `01`/`00` + prefix message: a subscription change from SUB/XSUB.
@@ -58,6 +59,8 @@ pub(super) struct Link {
     pub(super) stalled: bool,
     /// A running average of received frame sizes (bytes).
     pub(super) average_frame: usize,
+    /// Bytes received so far (heartbeats: has the peer said anything lately?).
+    pub(super) bytes_in: u64,
     pub(super) writable: bool,
     pub(super) assembling: Option<Msg>,
     pub(super) peer: String,
@@ -68,6 +71,8 @@ pub(super) enum LinkEnd {
     Io(io::Error),
     Eof,
     Protocol(EngineError),
+    /// Heartbeats: the peer said nothing within the timeout (or its own TTL).
+    Heartbeat,
     /// The socket refused the peer (e.g. a second PAIR peer) or closed during the handshake.
     Refused,
 }
@@ -78,14 +83,15 @@ impl std::fmt::Display for LinkEnd {
             LinkEnd::Io(e) => write!(f, "i/o error: {e}"),
             LinkEnd::Eof => f.write_str("connection closed by peer"),
             LinkEnd::Protocol(e) => write!(f, "protocol error: {e}"),
+            LinkEnd::Heartbeat => f.write_str("heartbeat timed out: the peer went silent"),
             LinkEnd::Refused => f.write_str("peer refused by the socket"),
         }
     }
 }
 
 impl Link {
-    pub(super) fn new(stream: Stream, connected: bool) -> Link {
-        stream.configure();
+    pub(super) fn new(stream: Stream, connected: bool, options: &LinkOptions) -> Link {
+        stream.configure(options);
         let peer = if connected {
             stream.peer_description()
         } else {
@@ -105,6 +111,7 @@ impl Link {
             starved: false,
             stalled: false,
             average_frame: 0,
+            bytes_in: 0,
             writable: true,
             assembling: None,
             peer,
@@ -132,6 +139,7 @@ impl Conn {
                 Ok(true)
             }
             Ok(n) => {
+                link.bytes_in += n as u64;
                 // A short read drained the kernel buffer; edge-triggered polling reports
                 // the next arrival, so don't spend a system call to hear EAGAIN.
                 // Unless the peer hung up: then its FIN may sit behind this data, and no
@@ -222,6 +230,15 @@ impl Conn {
         if staged {
             self.flush_inbound();
         }
+        if self
+            .link
+            .as_ref()
+            .and_then(|l| l.engine.as_ref())
+            .is_some_and(|e| e.has_peer_ttl())
+        {
+            // The reactor owns the timers: let it arm the TTL.
+            self.notifier.notify();
+        }
         Ok(progress)
     }
 
@@ -247,9 +264,15 @@ impl Conn {
         }
     }
 
-    pub(super) fn handshake_done(&mut self, peer: PeerInfo) -> Result<(), LinkEnd> {
+    pub(super) fn handshake_done(&mut self, mut peer: PeerInfo) -> Result<(), LinkEnd> {
         if let Some(shared) = self.me.upgrade() {
             shared.delegate.store(true, Ordering::Relaxed);
+        }
+        // Heartbeat timers start on the reactor thread.
+        self.handshake_fresh = true;
+        self.notifier.notify();
+        if let (Some(id), true) = (&self.socket.options.connect_routing_id, self.is_connecter()) {
+            peer.routing_id = id.clone();
         }
         let detail = format!(
             "peer {} (ZMTP 3.{})",

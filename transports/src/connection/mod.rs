@@ -16,7 +16,7 @@ use std::collections::HashSet;
 use std::io::{self, ErrorKind};
 use std::sync::atomic::{fence, AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ferrozmq_engine::{Engine, EngineConfig, EngineError};
@@ -33,7 +33,7 @@ pub(crate) use inline::SessionWake;
 pub use inline::INLINE_WRITE_GAP;
 use link::{Link, LinkEnd};
 
-use crate::monitor::{EventKind, Monitor};
+use crate::monitor::{EventKind, Monitor, SocketEvent};
 use crate::options::LinkOptions;
 use crate::stream::Stream;
 
@@ -162,6 +162,22 @@ pub(crate) struct Conn {
     /// after a reconnect: the socket's pipe outlives the link, so the socket never
     /// learns that the new peer knows nothing of them.
     subscriptions: HashSet<Bytes>,
+    /// The handshake completed since the reactor last looked (it starts heartbeats).
+    handshake_fresh: bool,
+    /// The wait before the next connect attempt (grows with RECONNECT_IVL_MAX).
+    reconnect_delay: Option<Duration>,
+    /// CONNECT_TIMEOUT for the attempt in progress.
+    connect_timer: Option<TimerId>,
+    /// When to send the next heartbeat PING.
+    heartbeat_timer: Option<TimerId>,
+    /// When the peer must have said something since our last PING.
+    pong_timer: Option<TimerId>,
+    /// Bytes received when the last PING went out.
+    bytes_at_ping: u64,
+    /// When the peer's PING TTL runs out unless we hear from it.
+    ttl_timer: Option<TimerId>,
+    /// Bytes received when the TTL started.
+    bytes_at_ttl: u64,
 }
 
 impl Connection {
@@ -172,8 +188,9 @@ impl Connection {
         socket: SocketLink,
         notifier: Notifier,
     ) -> Self {
+        let link = Link::new(stream, true, &socket.options);
         let c = Connection::new(Origin::Accepted { stop }, endpoint, socket, notifier, None);
-        c.0.conn.lock().link = Some(Link::new(stream, true));
+        c.0.conn.lock().link = Some(link);
         c
     }
 
@@ -201,6 +218,7 @@ impl Connection {
         notifier: Notifier,
         pipe: Option<PipeEnd>,
     ) -> Self {
+        let reconnect_delay = socket.options.reconnect_ivl;
         Connection(Arc::new_cyclic(|me| Shared {
             missed: AtomicU8::new(0),
             delegate: AtomicBool::new(false),
@@ -221,6 +239,14 @@ impl Connection {
                 reconnect_timer: None,
                 linger_timer: None,
                 subscriptions: HashSet::new(),
+                reconnect_delay,
+                handshake_fresh: false,
+                connect_timer: None,
+                heartbeat_timer: None,
+                pong_timer: None,
+                bytes_at_ping: 0,
+                ttl_timer: None,
+                bytes_at_ttl: 0,
             }),
         }))
     }
@@ -252,40 +278,64 @@ impl Conn {
         let Origin::Connect { dial, .. } = &mut self.origin else {
             return;
         };
-        match dial() {
-            Ok(stream) => {
-                let mut link = Link::new(stream, false);
-                if let Err(e) = cx.registry().register(
+        let attempt = dial().and_then(|stream| {
+            let mut link = Link::new(stream, false, &self.socket.options);
+            cx.registry()
+                .register(
                     &mut link.stream,
                     cx.token(),
                     mio::Interest::READABLE | mio::Interest::WRITABLE,
-                ) {
-                    self.socket.monitor.record(
-                        EventKind::ConnectRetried,
-                        &self.endpoint,
-                        e.to_string(),
-                    );
-                    self.schedule_reconnect(cx);
-                    return;
+                )
+                .map(|()| link)
+        });
+        match attempt {
+            Ok(link) => {
+                self.socket.monitor.report(
+                    SocketEvent::new(EventKind::ConnectDelayed, &self.endpoint)
+                        .value(link.stream.raw_fd() as u32),
+                );
+                if let Some(timeout) = self.socket.options.connect_timeout {
+                    self.connect_timer = Some(cx.set_timer(Instant::now() + timeout));
                 }
                 self.link = Some(link);
             }
             Err(e) => {
-                self.socket.monitor.record(
-                    EventKind::ConnectRetried,
-                    &self.endpoint,
-                    e.to_string(),
-                );
-                self.schedule_reconnect(cx);
+                let refused = e.kind() == ErrorKind::ConnectionRefused;
+                self.retry_or_stop(cx, &e.to_string(), refused);
             }
         }
     }
 
-    fn schedule_reconnect(&mut self, cx: &mut Cx<'_>) {
-        match self.socket.options.reconnect_ivl {
-            Some(ivl) => self.reconnect_timer = Some(cx.set_timer(Instant::now() + ivl)),
-            None => cx.close(),
+    /// After a failed attempt: schedules the next one (reporting ConnectRetried), or
+    /// gives up when RECONNECT_STOP says so or reconnection is off.
+    fn retry_or_stop(&mut self, cx: &mut Cx<'_>, why: &str, refused: bool) {
+        let stop = self.socket.options.reconnect_stop;
+        if refused && stop.conn_refused {
+            self.give_up(cx, why);
+            return;
         }
+        let Some(delay) = self.reconnect_delay else {
+            self.give_up(cx, why);
+            return;
+        };
+        self.socket.monitor.report(
+            SocketEvent::new(EventKind::ConnectRetried, &self.endpoint)
+                .value(delay.as_millis().min(u128::from(u32::MAX)) as u32)
+                .detail(why),
+        );
+        self.reconnect_timer = Some(cx.set_timer(Instant::now() + delay));
+        // Exponential back-off between RECONNECT_IVL and RECONNECT_IVL_MAX.
+        if let Some(max) = self.socket.options.reconnect_ivl_max {
+            self.reconnect_delay = Some((delay * 2).min(max.max(delay)));
+        }
+    }
+
+    /// Stops reconnecting for good: the pipe closes, so the socket stops queueing here.
+    fn give_up(&mut self, cx: &mut Cx<'_>, why: &str) {
+        self.socket
+            .monitor
+            .report(SocketEvent::new(EventKind::Closed, &self.endpoint).detail(why));
+        cx.close();
     }
 
     /// Everything a callback does: move bytes and messages, then decide whether to stay.
@@ -298,6 +348,7 @@ impl Conn {
             if let Err(end) = self.pump(cx) {
                 self.link_ended(cx, end);
             }
+            self.arm_timers(cx);
         } else {
             self.poll_closed_socket();
         }
@@ -362,9 +413,11 @@ impl Conn {
             }
             link.connected = true;
             link.peer = link.stream.peer_description();
-            self.socket
-                .monitor
-                .record(EventKind::Connected, &self.endpoint, link.peer.clone());
+            self.connect_timer = None;
+            let event = SocketEvent::new(EventKind::Connected, &self.endpoint)
+                .addresses(&link.stream.local_description(), &link.peer)
+                .value(link.stream.raw_fd() as u32);
+            self.socket.monitor.report(event);
             self.start_engine(cx);
         }
         let mut reads = 0;
@@ -420,30 +473,61 @@ impl Conn {
             .as_ref()
             .is_some_and(|l| l.connected && l.engine.as_ref().is_some_and(|e| !e.is_ready()));
         let was_connected = self.link.as_ref().is_some_and(|l| l.connected);
-        let kind = if handshaking && matches!(end, LinkEnd::Protocol(_)) {
-            EventKind::HandshakeFailed
-        } else if was_connected {
-            EventKind::Disconnected
-        } else {
-            EventKind::ConnectRetried
-        };
-        self.socket
-            .monitor
-            .record(kind, &self.endpoint, end.to_string());
+        let (local, remote, fd) = self
+            .link
+            .as_ref()
+            .map(|l| {
+                let local = l.stream.local_description();
+                (local, l.peer.clone(), l.stream.raw_fd() as u32)
+            })
+            .unwrap_or_default();
+        let why = end.to_string();
+        if handshaking {
+            let kind = match end {
+                LinkEnd::Protocol(EngineError::HandshakeTimeout)
+                | LinkEnd::Io(_)
+                | LinkEnd::Eof => EventKind::HandshakeFailedNoDetail,
+                _ => EventKind::HandshakeFailedProtocol,
+            };
+            self.socket.monitor.report(
+                SocketEvent::new(kind, &self.endpoint)
+                    .addresses(&local, &remote)
+                    .detail(why.clone()),
+            );
+        }
+        if was_connected {
+            self.socket.monitor.report(
+                SocketEvent::new(EventKind::Disconnected, &self.endpoint)
+                    .addresses(&local, &remote)
+                    .value(fd)
+                    .detail(why.clone()),
+            );
+        }
         if let Some(mut link) = self.link.take() {
             // The stream closes on drop, which also removes it from the poll.
             let _ = cx.registry().deregister(&mut link.stream);
         }
-        let retry = self.is_connecter()
-            && match &end {
-                LinkEnd::Protocol(EngineError::HandshakeTimeout) => true,
-                // libzmq stops reconnecting after a protocol error: the peer is not
-                // something we can talk to, and hammering it would not change that.
-                LinkEnd::Protocol(_) | LinkEnd::Refused => false,
-                LinkEnd::Io(_) | LinkEnd::Eof => true,
-            };
-        if !retry {
+        self.connect_timer = None;
+        self.heartbeat_timer = None;
+        self.pong_timer = None;
+        self.ttl_timer = None;
+        if !self.is_connecter() {
             cx.close();
+            return;
+        }
+        let stop = self.socket.options.reconnect_stop;
+        let retry = match &end {
+            // libzmq stops reconnecting after a protocol error: the peer is not
+            // something we can talk to, and hammering it would not change that.
+            LinkEnd::Protocol(EngineError::HandshakeTimeout) => true,
+            LinkEnd::Protocol(_) | LinkEnd::Refused => false,
+            LinkEnd::Heartbeat | LinkEnd::Io(_) | LinkEnd::Eof => true,
+        };
+        let stop_now = !retry
+            || (handshaking && stop.handshake_failed)
+            || (was_connected && !handshaking && stop.after_disconnect);
+        if stop_now {
+            self.give_up(cx, &why);
             return;
         }
         if self.socket.options.pipe_after_handshake() {
@@ -453,7 +537,69 @@ impl Conn {
             cx.close();
             return;
         }
-        self.schedule_reconnect(cx);
+        let refused = matches!(&end, LinkEnd::Io(e) if e.kind() == ErrorKind::ConnectionRefused);
+        self.retry_or_stop(cx, &why, refused);
+    }
+
+    /// Timers that work on the socket's thread may have asked for (timers live on the
+    /// reactor): heartbeats after a handshake, the peer's PING TTL.
+    fn arm_timers(&mut self, cx: &mut Cx<'_>) {
+        if std::mem::take(&mut self.handshake_fresh) {
+            self.handshake_completed(cx);
+        }
+        let ttl = self
+            .link
+            .as_mut()
+            .and_then(|l| l.engine.as_mut())
+            .and_then(|e| e.take_peer_ttl());
+        if let Some(ttl) = ttl {
+            self.arm_peer_ttl(cx, ttl);
+        }
+    }
+
+    /// Starts heartbeats once the handshake is done (HEARTBEAT_IVL), and resets the
+    /// reconnect back-off.
+    pub(super) fn handshake_completed(&mut self, cx: &mut Cx<'_>) {
+        self.reconnect_delay = self.socket.options.reconnect_ivl;
+        if let Some(ivl) = self.socket.options.heartbeat_ivl {
+            self.heartbeat_timer = Some(cx.set_timer(Instant::now() + ivl));
+        }
+    }
+
+    /// Sends a PING, and arms the deadline by which the peer must have said something.
+    fn send_heartbeat(&mut self, cx: &mut Cx<'_>) {
+        let opts = &self.socket.options;
+        let Some(ivl) = opts.heartbeat_ivl else {
+            return;
+        };
+        let now = Instant::now();
+        let Some(link) = self.link.as_mut() else {
+            return;
+        };
+        let Some(engine) = link.engine.as_mut().filter(|e| e.is_ready()) else {
+            return;
+        };
+        let ttl = opts.heartbeat_ttl.map_or(0, |t| {
+            (t.as_millis() / 100).min(u128::from(u16::MAX)) as u16
+        });
+        engine.send_ping(ttl, b"");
+        if self.pong_timer.is_none() {
+            self.bytes_at_ping = link.bytes_in;
+            let timeout = opts.heartbeat_timeout.unwrap_or(ivl);
+            self.pong_timer = Some(cx.set_timer(now + timeout));
+        }
+        self.heartbeat_timer = Some(cx.set_timer(now + ivl));
+    }
+
+    /// Arms the deadline the peer asked for in its PING: drop it if silent for `ttl`.
+    pub(super) fn arm_peer_ttl(&mut self, cx: &mut Cx<'_>, ttl: Duration) {
+        self.bytes_at_ttl = self.link.as_ref().map_or(0, |l| l.bytes_in);
+        self.ttl_timer = Some(cx.set_timer(Instant::now() + ttl));
+    }
+
+    /// True if bytes arrived since the counter read `since`.
+    fn heard_since(&self, since: u64) -> bool {
+        self.link.as_ref().is_some_and(|l| l.bytes_in > since)
     }
 }
 
@@ -530,15 +676,18 @@ impl Conn {
                 cx.token(),
                 mio::Interest::READABLE | mio::Interest::WRITABLE,
             ) {
-                self.socket
-                    .monitor
-                    .record(EventKind::Disconnected, &self.endpoint, e.to_string());
+                self.socket.monitor.report(
+                    SocketEvent::new(EventKind::AcceptFailed, &self.endpoint)
+                        .value(e.raw_os_error().unwrap_or(0) as u32)
+                        .detail(e.to_string()),
+                );
                 cx.close();
                 return;
             }
-            self.socket
-                .monitor
-                .record(EventKind::Accepted, &self.endpoint, link.peer.clone());
+            let event = SocketEvent::new(EventKind::Accepted, &self.endpoint)
+                .addresses(&link.stream.local_description(), &link.peer)
+                .value(link.stream.raw_fd() as u32);
+            self.socket.monitor.report(event);
             self.start_engine(cx);
         } else {
             self.dial(cx);
@@ -562,7 +711,32 @@ impl Conn {
     }
 
     fn on_timeout(&mut self, cx: &mut Cx<'_>, id: TimerId) {
-        if self.reconnect_timer == Some(id) {
+        if self.connect_timer == Some(id) {
+            self.connect_timer = None;
+            if self.link.as_ref().is_some_and(|l| !l.connected) {
+                let timed_out = io::Error::new(ErrorKind::TimedOut, "connect timed out");
+                self.link_ended(cx, LinkEnd::Io(timed_out));
+                self.maybe_finish(cx);
+                return;
+            }
+        } else if self.heartbeat_timer == Some(id) {
+            self.heartbeat_timer = None;
+            self.send_heartbeat(cx);
+        } else if self.pong_timer == Some(id) {
+            self.pong_timer = None;
+            if !self.heard_since(self.bytes_at_ping) {
+                self.link_ended(cx, LinkEnd::Heartbeat);
+                self.maybe_finish(cx);
+                return;
+            }
+        } else if self.ttl_timer == Some(id) {
+            self.ttl_timer = None;
+            if !self.heard_since(self.bytes_at_ttl) {
+                self.link_ended(cx, LinkEnd::Heartbeat);
+                self.maybe_finish(cx);
+                return;
+            }
+        } else if self.reconnect_timer == Some(id) {
             self.reconnect_timer = None;
             if self.link.is_none() && !self.stop_requested() {
                 self.dial(cx);
