@@ -29,14 +29,19 @@
 //! the public API.
 #![deny(missing_docs)]
 
+#[cfg(feature = "tokio")]
+mod async_socket;
 mod context;
 mod error;
 mod message;
 mod options;
 mod poller;
 mod proxy;
+mod readiness;
 mod socket;
 
+#[cfg(feature = "tokio")]
+pub use async_socket::AsyncSocket;
 pub use context::Context;
 pub use error::{Error, Result, SendError};
 pub use ferrozmq_engine::SocketType;

@@ -7,11 +7,19 @@
 //! poller has registered itself as an observer of those signals. So an idle poll costs
 //! one check per socket and one sleep, not a system call per socket, and no wake-up can
 //! fall between the check and the sleep: the observer's flag is sticky.
+//!
+//! Raw file descriptors (pipes, sockets of other libraries) can be registered too. Then
+//! the poller sleeps in `poll(2)` on those descriptors plus one eventfd that the sockets'
+//! signals raise, so either kind of readiness ends the wait.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::os::fd::{AsRawFd, RawFd};
+
 use ferrozmq_patterns::{Signal, Wake};
+
+use crate::readiness::ReadinessFd;
 
 use crate::socket::{Events, Socket};
 
@@ -42,9 +50,16 @@ impl Interest {
     };
 }
 
+enum Target<'a> {
+    Socket {
+        socket: &'a Socket,
+        signal: Arc<Signal>,
+    },
+    Fd(RawFd),
+}
+
 struct Item<'a> {
-    socket: &'a Socket,
-    signal: Arc<Signal>,
+    target: Target<'a>,
     interest: Interest,
     ready: Events,
 }
@@ -75,8 +90,12 @@ struct Item<'a> {
 /// ```
 pub struct Poller<'a> {
     items: Vec<Item<'a>>,
+    /// What sockets wake: a [`Signal`] while only sockets are registered, an eventfd
+    /// once raw descriptors are (so that `poll(2)` can wait for both).
     wake: Arc<Signal>,
+    fd_wake: Option<Arc<ReadinessFd>>,
     observer: Arc<dyn Wake>,
+    pollfds: Vec<libc::pollfd>,
 }
 
 impl Default for Poller<'_> {
@@ -93,7 +112,9 @@ impl<'a> Poller<'a> {
         Poller {
             items: Vec::new(),
             wake,
+            fd_wake: None,
             observer,
+            pollfds: Vec::new(),
         }
     }
 
@@ -102,12 +123,35 @@ impl<'a> Poller<'a> {
         let signal = socket.signal();
         signal.add_observer(self.observer.clone());
         self.items.push(Item {
-            socket,
-            signal,
+            target: Target::Socket { socket, signal },
             interest,
             ready: Events::default(),
         });
         self.items.len() - 1
+    }
+
+    /// Watches a raw file descriptor (readable: `POLLIN`, writable: `POLLOUT`; an error
+    /// or hang-up counts as readable). The descriptor must stay open while registered.
+    pub fn add_fd(&mut self, fd: RawFd, interest: Interest) -> std::io::Result<usize> {
+        if self.fd_wake.is_none() {
+            // Switch the sockets' observer from the signal to an eventfd.
+            let fd_wake = Arc::new(ReadinessFd::new()?);
+            let observer: Arc<dyn Wake> = fd_wake.clone();
+            for item in &self.items {
+                if let Target::Socket { signal, .. } = &item.target {
+                    signal.remove_observer(&self.observer);
+                    signal.add_observer(observer.clone());
+                }
+            }
+            self.observer = observer;
+            self.fd_wake = Some(fd_wake);
+        }
+        self.items.push(Item {
+            target: Target::Fd(fd),
+            interest,
+            ready: Events::default(),
+        });
+        Ok(self.items.len() - 1)
     }
 
     /// Changes what the socket at `index` is watched for.
@@ -130,6 +174,9 @@ impl<'a> Poller<'a> {
     /// are ready; read each with [`events`](Poller::events).
     pub fn poll(&mut self, timeout: Option<Duration>) -> usize {
         let deadline = timeout.map(|t| Instant::now() + t);
+        if let Some(fd_wake) = self.fd_wake.clone() {
+            return self.poll_with_fds(&fd_wake, deadline);
+        }
         loop {
             // Consume the pending wake-up first: anything after it is seen by the
             // check below or wakes us again.
@@ -147,10 +194,93 @@ impl<'a> Poller<'a> {
         }
     }
 
+    /// Sockets and descriptors: sleep in poll(2) on the descriptors and the eventfd
+    /// the sockets raise.
+    fn poll_with_fds(&mut self, fd_wake: &ReadinessFd, deadline: Option<Instant>) -> usize {
+        loop {
+            fd_wake.clear();
+            let sockets_ready = self.check();
+            self.pollfds.clear();
+            for item in &self.items {
+                if let Target::Fd(fd) = item.target {
+                    let mut events = 0;
+                    if item.interest.readable {
+                        events |= libc::POLLIN;
+                    }
+                    if item.interest.writable {
+                        events |= libc::POLLOUT;
+                    }
+                    self.pollfds.push(libc::pollfd {
+                        fd,
+                        events,
+                        revents: 0,
+                    });
+                }
+            }
+            self.pollfds.push(libc::pollfd {
+                fd: fd_wake.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
+            let wait_ms = if sockets_ready > 0 {
+                0
+            } else {
+                match deadline {
+                    None => -1,
+                    Some(d) => {
+                        let left = d.saturating_duration_since(Instant::now());
+                        // Round up so that we don't spin on a sub-millisecond rest.
+                        left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
+                    }
+                }
+            };
+            // SAFETY: `pollfds` is a live, correctly sized array of pollfd structs.
+            let rc = unsafe {
+                libc::poll(
+                    self.pollfds.as_mut_ptr(),
+                    self.pollfds.len() as libc::nfds_t,
+                    wait_ms,
+                )
+            };
+            if rc < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+                return sockets_ready;
+            }
+            let mut fds_ready = 0;
+            let mut next = 0;
+            for item in &mut self.items {
+                if let Target::Fd(_) = item.target {
+                    let revents = if rc > 0 {
+                        self.pollfds[next].revents
+                    } else {
+                        0
+                    };
+                    next += 1;
+                    let failed = revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0;
+                    item.ready = Events {
+                        readable: item.interest.readable && (revents & libc::POLLIN != 0 || failed),
+                        writable: item.interest.writable && revents & libc::POLLOUT != 0,
+                    };
+                    if item.ready.readable || item.ready.writable {
+                        fds_ready += 1;
+                    }
+                }
+            }
+            if sockets_ready + fds_ready > 0 {
+                return sockets_ready + fds_ready;
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return 0;
+            }
+        }
+    }
+
     fn check(&mut self) -> usize {
         let mut ready = 0;
         for item in &mut self.items {
-            let events = item.socket.events();
+            let Target::Socket { socket, .. } = &item.target else {
+                continue;
+            };
+            let events = socket.events();
             item.ready = Events {
                 readable: item.interest.readable && events.readable,
                 writable: item.interest.writable && events.writable,
@@ -171,7 +301,9 @@ impl<'a> Poller<'a> {
 impl Drop for Poller<'_> {
     fn drop(&mut self) {
         for item in &self.items {
-            item.signal.remove_observer(&self.observer);
+            if let Target::Socket { signal, .. } = &item.target {
+                signal.remove_observer(&self.observer);
+            }
         }
     }
 }

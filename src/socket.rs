@@ -9,6 +9,7 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,7 @@ use crate::context::Context;
 use crate::error::{Error, Result, SendError};
 use crate::message::Message;
 use crate::options::Options;
+use crate::readiness::ReadinessFd;
 use crate::SocketType;
 
 /// Flags for [`Socket::send_with`], as libzmq's `ZMQ_DONTWAIT` and `ZMQ_SNDMORE`.
@@ -87,6 +89,12 @@ struct Core {
     /// Whole messages sent and received.
     sent: u64,
     received: u64,
+    /// The readiness descriptor, and whether it is in use (observing the signal).
+    readiness: Arc<ReadinessFd>,
+    readiness_armed: bool,
+    fd_send_interest: bool,
+    /// A second descriptor for room to send only, made on demand (async senders).
+    send_readiness: Option<Arc<ReadinessFd>>,
 }
 
 /// Readiness of a socket: [`Socket::events`], and what a [`Poller`](crate::Poller)
@@ -208,6 +216,10 @@ impl Socket {
                 last_endpoint: String::new(),
                 sent: 0,
                 received: 0,
+                readiness: Arc::new(ReadinessFd::new().map_err(Error::Io)?),
+                readiness_armed: false,
+                fd_send_interest: false,
+                send_readiness: None,
             }),
             ctx,
         })
@@ -375,7 +387,12 @@ impl Socket {
         msg: impl Into<Message>,
         flags: SendFlags,
     ) -> Result<(), SendError<Message>> {
-        let frame = msg.into().0;
+        let result = self.send_frame(msg.into().0, flags);
+        self.settle_readiness();
+        result
+    }
+
+    fn send_frame(&self, frame: Bytes, flags: SendFlags) -> Result<(), SendError<Message>> {
         let mut core = self.core.borrow_mut();
         if core.partial_send.is_none() {
             core.adopt_new_pipes();
@@ -441,6 +458,16 @@ impl Socket {
         I: IntoIterator<Item = M>,
         M: Into<Message>,
     {
+        let result = self.send_whole(parts, dont_wait);
+        self.settle_readiness();
+        result
+    }
+
+    fn send_whole<I, M>(&self, parts: I, dont_wait: bool) -> Result<(), SendError<Vec<Message>>>
+    where
+        I: IntoIterator<Item = M>,
+        M: Into<Message>,
+    {
         let mut core = self.core.borrow_mut();
         let frames = parts.into_iter().map(|p| p.into().0);
         let msg = match core.partial_send.take() {
@@ -498,6 +525,12 @@ impl Socket {
     }
 
     fn recv_frame(&self, dont_wait: bool) -> Result<Message> {
+        let result = self.recv_one_frame(dont_wait);
+        self.settle_readiness();
+        result
+    }
+
+    fn recv_one_frame(&self, dont_wait: bool) -> Result<Message> {
         let mut core = self.core.borrow_mut();
         if let Some(frame) = core.partial_recv.pop_front() {
             return Ok(Message(frame));
@@ -510,6 +543,12 @@ impl Socket {
     }
 
     fn recv_all(&self, dont_wait: bool) -> Result<Vec<Message>> {
+        let result = self.recv_whole(dont_wait);
+        self.settle_readiness();
+        result
+    }
+
+    fn recv_whole(&self, dont_wait: bool) -> Result<Vec<Message>> {
         let mut core = self.core.borrow_mut();
         if !core.partial_recv.is_empty() {
             return Ok(core.partial_recv.drain(..).map(Message).collect());
@@ -692,8 +731,10 @@ impl Socket {
     }
 
     /// ROUTER_HANDOVER (ROUTER only): a peer connecting with a routing id that is
-    /// already in use takes it over, and the old connection is closed. Off by default:
-    /// the newcomer is refused.
+    /// already in use takes it over. Off by default: the newcomer is refused. The old
+    /// peer stays connected under a generated id (libzmq detaches it and leaves its
+    /// connection open but unreachable; either way it does not reconnect and take the
+    /// id back).
     pub fn set_router_handover(&self, on: bool) -> Result<()> {
         self.pattern_option(
             PatternOption::RouterHandover(on),
@@ -824,11 +865,108 @@ impl Socket {
     /// After a "no", the socket's wake-up fires as soon as the answer may have changed,
     /// which is what [`Poller`](crate::Poller) waits on.
     pub fn events(&self) -> Events {
+        let events = {
+            let mut core = self.core.borrow_mut();
+            core.adopt_new_pipes();
+            let readable = !core.partial_recv.is_empty() || core.pattern.can_recv();
+            let writable = core.pattern.can_send();
+            Events { readable, writable }
+        };
+        self.settle_readiness();
+        events
+    }
+
+    /// The readiness file descriptor (libzmq's `ZMQ_FD`, but level-triggered): it is
+    /// readable for as long as the socket has a message to receive, and — while
+    /// [`set_fd_send_interest`](Socket::set_fd_send_interest) is on — room to send.
+    /// Watch it with any event loop, then call the non-blocking `try_*` methods; the
+    /// descriptor stays readable until they have taken everything, so no wake-up can
+    /// be lost however the loop reads. It can also turn readable when nothing is
+    /// waiting (a peer came or went, room was freed): the next call on the socket
+    /// (a `try_recv` returning [`Error::WouldBlock`], or [`events`](Socket::events))
+    /// clears it. The same descriptor is also returned by [`AsRawFd`]; it belongs to
+    /// the socket and closes with it.
+    ///
+    /// ```
+    /// use std::os::fd::AsRawFd;
+    /// use ferrozmq::{Context, SocketType};
+    ///
+    /// let ctx = Context::new();
+    /// let pull = ctx.socket(SocketType::Pull)?;
+    /// pull.bind("inproc://fd-doc")?;
+    /// let push = ctx.socket(SocketType::Push)?;
+    /// push.connect("inproc://fd-doc")?;
+    /// let poll = |timeout_ms| {
+    ///     let mut fds = [libc::pollfd { fd: pull.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
+    ///     // SAFETY: one valid pollfd.
+    ///     unsafe { libc::poll(fds.as_mut_ptr(), 1, timeout_ms) }
+    /// };
+    /// assert_eq!(poll(0), 0, "nothing to receive: not readable");
+    /// push.send("hi")?;
+    /// assert_eq!(poll(5000), 1);
+    /// assert_eq!(pull.try_recv()?, "hi");
+    /// assert_eq!(poll(0), 0, "taken: not readable any more");
+    /// # Ok::<(), ferrozmq::Error>(())
+    /// ```
+    pub fn readiness_fd(&self) -> RawFd {
+        let fd = {
+            let mut core = self.core.borrow_mut();
+            if !core.readiness_armed {
+                core.readiness_armed = true;
+                let observer: Arc<dyn ferrozmq_patterns::Wake> = core.readiness.clone();
+                core.inbox.signal().add_observer(observer);
+            }
+            core.readiness.as_raw_fd()
+        };
+        self.settle_readiness();
+        fd
+    }
+
+    /// Makes the readiness descriptor also report room to send (for an event loop
+    /// that waits to send). Off by default, since most sockets have room nearly always.
+    pub fn set_fd_send_interest(&self, on: bool) {
+        self.core.borrow_mut().fd_send_interest = on;
+        self.settle_readiness();
+    }
+
+    /// A level-triggered descriptor that is readable while a send would not block
+    /// (and only then), for event loops that wait to send without also being woken by
+    /// arriving messages; the [async adapter](crate::AsyncSocket) uses it.
+    pub fn send_readiness_fd(&self) -> Result<RawFd> {
+        let fd = {
+            let mut core = self.core.borrow_mut();
+            match &core.send_readiness {
+                Some(fd) => fd.as_raw_fd(),
+                None => {
+                    let fd = Arc::new(ReadinessFd::new().map_err(Error::Io)?);
+                    let observer: Arc<dyn ferrozmq_patterns::Wake> = fd.clone();
+                    core.inbox.signal().add_observer(observer);
+                    let raw = fd.as_raw_fd();
+                    core.send_readiness = Some(fd);
+                    raw
+                }
+            }
+        };
+        self.settle_readiness();
+        Ok(fd)
+    }
+
+    /// Brings the readiness descriptors in line with the socket's state.
+    #[inline]
+    fn settle_readiness(&self) {
         let mut core = self.core.borrow_mut();
-        core.adopt_new_pipes();
-        let readable = !core.partial_recv.is_empty() || core.pattern.can_recv();
-        let writable = core.pattern.can_send();
-        Events { readable, writable }
+        if core.readiness_armed {
+            let fd = core.readiness.clone();
+            fd.settle(|| {
+                core.adopt_new_pipes();
+                !core.partial_recv.is_empty()
+                    || core.pattern.can_recv()
+                    || (core.fd_send_interest && core.pattern.can_send())
+            });
+        }
+        if let Some(fd) = core.send_readiness.clone() {
+            fd.settle(|| core.pattern.can_send());
+        }
     }
 
     /// The signal that every pipe, new peer and inbox event of this socket wakes.
@@ -1102,6 +1240,14 @@ fn send_error(kind: SendErrorKind) -> Error {
 impl Drop for Socket {
     fn drop(&mut self) {
         let core = self.core.get_mut();
+        if core.readiness_armed {
+            let observer: Arc<dyn ferrozmq_patterns::Wake> = core.readiness.clone();
+            core.inbox.signal().remove_observer(&observer);
+        }
+        if let Some(fd) = core.send_readiness.take() {
+            let observer: Arc<dyn ferrozmq_patterns::Wake> = fd;
+            core.inbox.signal().remove_observer(&observer);
+        }
         core.monitor.stop(&core.last_endpoint);
         core.inbox.close(core.options.linger);
         let endpoints = std::mem::take(&mut core.endpoints);
@@ -1117,6 +1263,13 @@ impl Drop for Socket {
         // Dropping the pattern drops every pipe end: I/O threads deliver what is queued
         // within the linger period, inproc peers can still read what is in their pipes.
         core.pattern = Box::<Push>::default();
+    }
+}
+
+impl AsRawFd for Socket {
+    /// The [readiness descriptor](Socket::readiness_fd).
+    fn as_raw_fd(&self) -> RawFd {
+        self.readiness_fd()
     }
 }
 

@@ -68,6 +68,29 @@ pub enum EngineError {
     Closed,
 }
 
+impl EngineError {
+    /// libzmq's `ZMQ_PROTOCOL_ERROR_ZMTP_*` code for this failure, as its
+    /// `HANDSHAKE_FAILED_PROTOCOL` monitor event carries it.
+    pub fn libzmq_code(&self) -> u32 {
+        const UNSPECIFIED: u32 = 0x1000_0000;
+        const UNEXPECTED_COMMAND: u32 = 0x1000_0001;
+        const MALFORMED_COMMAND_UNSPECIFIED: u32 = 0x1000_0011;
+        const INVALID_METADATA: u32 = 0x1000_0018;
+        const MECHANISM_MISMATCH: u32 = 0x1100_0002;
+        match self {
+            EngineError::MechanismMismatch { .. } => MECHANISM_MISMATCH,
+            EngineError::IncompatibleSocketType { .. }
+            | EngineError::MissingSocketType
+            | EngineError::MalformedMetadata => INVALID_METADATA,
+            EngineError::MalformedCommand(_) => MALFORMED_COMMAND_UNSPECIFIED,
+            EngineError::UnexpectedCommand(_) | EngineError::DataBeforeHandshake => {
+                UNEXPECTED_COMMAND
+            }
+            _ => UNSPECIFIED,
+        }
+    }
+}
+
 impl fmt::Display for EngineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -82,11 +82,22 @@ impl Pattern for Router {
                 .pipes
                 .get_mut(old)
                 .is_none_or(|p| p.tx.is_reader_closed());
-            if !stale && !self.handover {
+            if stale {
+                if let Some(p) = self.pipes.remove(old) {
+                    drop(p);
+                }
+            } else if !self.handover {
                 return;
-            }
-            if let Some(p) = self.pipes.remove(old) {
-                drop(p);
+            } else {
+                // Handover: the newcomer takes the id; the old peer stays connected under
+                // a generated id. libzmq terminates the old pipe but leaves its
+                // connection open, so the old peer neither reconnects (and takes the id
+                // back) nor can be reached; keeping the pipe makes it reachable.
+                let renamed = self.generate_id();
+                if let Some(p) = self.pipes.get_mut(old) {
+                    p.peer_routing_id = renamed.clone();
+                }
+                self.by_id.insert(renamed, old);
             }
         }
         if self.probe {

@@ -489,9 +489,16 @@ impl Conn {
                 | LinkEnd::Eof => EventKind::HandshakeFailedNoDetail,
                 _ => EventKind::HandshakeFailedProtocol,
             };
+            let code = match &end {
+                LinkEnd::Protocol(e) if kind == EventKind::HandshakeFailedProtocol => {
+                    e.libzmq_code()
+                }
+                _ => 0,
+            };
             self.socket.monitor.report(
                 SocketEvent::new(kind, &self.endpoint)
                     .addresses(&local, &remote)
+                    .value(code)
                     .detail(why.clone()),
             );
         }
