@@ -1114,6 +1114,9 @@ impl Core {
     #[inline]
     fn adopt_new_pipes(&mut self) {
         self.inbox.take_new(&mut self.adopt);
+        if self.adopt.is_empty() {
+            return;
+        }
         for pipe in self.adopt.drain(..) {
             self.pattern.attach(pipe);
         }

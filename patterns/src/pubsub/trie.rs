@@ -1,16 +1,17 @@
-//! A byte trie keyed by subscription prefix.
+//! A compressed byte trie (radix tree) keyed by subscription prefix.
 //!
 //! Matching a message against subscriptions means finding every subscribed prefix of its
 //! first frame. Walking a trie along the frame visits exactly those prefixes, so the cost
 //! is bounded by the length of the longest matching subscription, not by how many
 //! subscriptions or subscribers there are.
 //!
-//! Each node holds a value (a subscriber set on the publishing side, a reference count
-//! on the subscribing side) and its children in a table indexed by `byte - min` over
-//! the range of bytes it has children for, so each step of a walk is one bounds check
-//! and one load. Topics branch over narrow ranges (digits, letters), which keeps the
-//! tables small; a sorted list searched by bisection was measured 1.5x slower per
-//! publish at thousands of topics, its branches being unpredictable.
+//! Topics share long runs (`prices.`, `topic-0`), so each edge carries a whole run of
+//! bytes rather than one: a walk compares a run with one slice comparison and makes one
+//! dependent load per branching point instead of one per byte. Children are stored
+//! inline, sorted by their first byte, with those bytes in a separate small array that
+//! is scanned (or, when large, bisected) to pick the next edge. Measured against a
+//! one-node-per-byte trie with boxed children, this cut the cost of publishing a message
+//! that matches nobody by about half at every topic count.
 
 /// A trie from byte strings to values of `T`; the empty string is the root.
 #[derive(Debug, Default)]
@@ -20,89 +21,106 @@ pub(crate) struct Trie<T> {
 
 #[derive(Debug, Default)]
 struct Node<T> {
+    /// The bytes on the edge into this node (empty only for the root).
+    label: Box<[u8]>,
     value: T,
-    /// The byte of `children[0]`.
-    min: u8,
-    /// Children for bytes `min..min + len`; `None` where there is none. Never has a
-    /// `None` at either end.
-    children: Vec<Option<Box<Node<T>>>>,
+    /// `children[i].label[0]`, sorted.
+    keys: Vec<u8>,
+    children: Vec<Node<T>>,
+}
+
+/// Above this many children, the first-byte array is bisected rather than scanned.
+const SCAN_LIMIT: usize = 8;
+
+/// `data.starts_with(label)`, without a `memcmp` call for the short labels that
+/// branching leaves (a call costs more than comparing a few bytes in place).
+#[inline]
+fn has_prefix(data: &[u8], label: &[u8]) -> bool {
+    if label.len() > 16 {
+        return data.starts_with(label);
+    }
+    label.len() <= data.len() && label.iter().zip(data).all(|(a, b)| a == b)
+}
+
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
 impl<T: Default> Node<T> {
+    fn leaf(label: &[u8]) -> Node<T> {
+        Node {
+            label: label.into(),
+            value: T::default(),
+            keys: Vec::new(),
+            children: Vec::new(),
+        }
+    }
+
     #[inline]
-    fn child(&self, byte: u8) -> Option<&Node<T>> {
-        let i = byte.wrapping_sub(self.min) as usize;
-        match self.children.get(i) {
-            Some(Some(child)) if byte >= self.min => Some(child),
-            _ => None,
+    fn find(&self, byte: u8) -> Option<usize> {
+        if self.keys.len() <= SCAN_LIMIT {
+            self.keys.iter().position(|&k| k == byte)
+        } else {
+            self.keys.binary_search(&byte).ok()
         }
     }
 
-    fn child_mut(&mut self, byte: u8) -> Option<&mut Node<T>> {
-        if byte < self.min {
-            return None;
-        }
-        match self.children.get_mut(usize::from(byte - self.min)) {
-            Some(Some(child)) => Some(child),
-            _ => None,
-        }
+    /// Adds a child (whose label starts with a byte no other child starts with).
+    fn insert_child(&mut self, child: Node<T>) -> usize {
+        let first = child.label[0];
+        let at = self.keys.partition_point(|&k| k < first);
+        self.keys.insert(at, first);
+        self.children.insert(at, child);
+        at
     }
 
-    fn child_or_insert(&mut self, byte: u8) -> &mut Node<T> {
-        if self.children.is_empty() {
-            self.min = byte;
-            self.children.push(None);
-        } else if byte < self.min {
-            let grow = usize::from(self.min - byte);
-            self.children
-                .splice(0..0, std::iter::repeat_with(|| None).take(grow));
-            self.min = byte;
-        } else if usize::from(byte - self.min) >= self.children.len() {
-            self.children
-                .resize_with(usize::from(byte - self.min) + 1, || None);
-        }
-        let slot = &mut self.children[usize::from(byte - self.min)];
-        slot.get_or_insert_with(Box::default)
+    /// Splits this node's edge after `at` bytes: this node keeps the first `at` bytes
+    /// and an empty value; the rest moves to a new single child.
+    fn split(&mut self, at: usize) {
+        let rest = Node {
+            label: self.label[at..].into(),
+            value: std::mem::take(&mut self.value),
+            keys: std::mem::take(&mut self.keys),
+            children: std::mem::take(&mut self.children),
+        };
+        self.label = self.label[..at].into();
+        self.keys = vec![rest.label[0]];
+        self.children = vec![rest];
     }
 
-    /// Removes the nodes below along `key` whose value is empty and that have no
-    /// children; true if this node itself is now removable.
+    /// Removes empty leaves along `key` and merges nodes left with one child and no
+    /// value into that child; true if this node itself is now an empty leaf.
     fn prune(&mut self, key: &[u8], is_empty: &dyn Fn(&T) -> bool) -> bool {
-        if let Some((&byte, rest)) = key.split_first() {
-            if let Some(child) = self.child_mut(byte) {
+        if let Some(i) = key.first().and_then(|&b| self.find(b)) {
+            let child = &mut self.children[i];
+            if key.starts_with(&child.label) {
+                let rest = &key[child.label.len()..];
                 if child.prune(rest, is_empty) {
-                    self.children[usize::from(byte - self.min)] = None;
-                    self.trim();
+                    self.keys.remove(i);
+                    self.children.remove(i);
+                } else if child.children.len() == 1 && is_empty(&child.value) {
+                    let grandchild = child.children.pop().expect("one child");
+                    child.keys.clear();
+                    let mut label = child.label.to_vec();
+                    label.extend_from_slice(&grandchild.label);
+                    *child = Node {
+                        label: label.into(),
+                        ..grandchild
+                    };
                 }
             }
         }
         self.children.is_empty() && is_empty(&self.value)
     }
 
-    /// Drops empty slots at both ends of the child table.
-    fn trim(&mut self) {
-        while self.children.last().is_some_and(Option::is_none) {
-            self.children.pop();
-        }
-        let lead = self.children.iter().take_while(|c| c.is_none()).count();
-        if lead > 0 {
-            self.children.drain(..lead);
-            self.min += lead as u8;
-        }
-        if self.children.is_empty() {
-            self.min = 0;
-        }
-    }
-
     fn for_each(&self, key: &mut Vec<u8>, f: &mut dyn FnMut(&[u8], &T)) {
+        let len = key.len();
+        key.extend_from_slice(&self.label);
         f(key, &self.value);
-        for (i, child) in self.children.iter().enumerate() {
-            if let Some(child) = child {
-                key.push(self.min + i as u8);
-                child.for_each(key, f);
-                key.pop();
-            }
+        for child in &self.children {
+            child.for_each(key, f);
         }
+        key.truncate(len);
     }
 }
 
@@ -110,61 +128,76 @@ impl<T: Default> Trie<T> {
     /// The value at `key`, created (with its path) if absent.
     pub(crate) fn entry(&mut self, key: &[u8]) -> &mut T {
         let mut node = &mut self.root;
-        for &byte in key {
-            node = node.child_or_insert(byte);
+        let mut rest = key;
+        loop {
+            let Some(&first) = rest.first() else {
+                return &mut node.value;
+            };
+            let i = match node.find(first) {
+                Some(i) => i,
+                None => {
+                    let i = node.insert_child(Node::leaf(rest));
+                    return &mut node.children[i].value;
+                }
+            };
+            let child = &mut node.children[i];
+            let common = common_prefix(&child.label, rest);
+            if common < child.label.len() {
+                child.split(common);
+            }
+            rest = &rest[common..];
+            node = child;
         }
-        &mut node.value
     }
 
     /// The value at `key`, if the node exists.
     pub(crate) fn get_mut(&mut self, key: &[u8]) -> Option<&mut T> {
         let mut node = &mut self.root;
-        for &byte in key {
-            node = node.child_mut(byte)?;
+        let mut rest = key;
+        while let Some(&first) = rest.first() {
+            let i = node.find(first)?;
+            let child = &mut node.children[i];
+            if !rest.starts_with(&child.label) {
+                return None;
+            }
+            rest = &rest[child.label.len()..];
+            node = child;
         }
         Some(&mut node.value)
     }
 
-    /// Frees the nodes along `key` that `is_empty` says hold nothing and lead nowhere.
+    /// Frees the nodes along `key` that `is_empty` says hold nothing and lead nowhere,
+    /// and re-joins edges they split.
     pub(crate) fn prune(&mut self, key: &[u8], is_empty: &dyn Fn(&T) -> bool) {
         self.root.prune(key, is_empty);
     }
 
-    /// Calls `f` with the value of every prefix of `data` present in the trie, the
-    /// empty prefix first, stopping at the first byte with no node.
+    /// Calls `f` with the value of every node on the path of `data` (each a prefix of
+    /// `data`), the root (empty prefix) first. Prefixes with no node hold nothing.
     #[inline]
     pub(crate) fn for_each_prefix(&self, data: &[u8], mut f: impl FnMut(&T)) {
         let mut node = &self.root;
+        let mut rest = data;
         f(&node.value);
-        for &byte in data {
-            match node.child(byte) {
-                Some(child) => {
-                    node = child;
-                    f(&node.value);
-                }
-                None => return,
+        while let Some(&first) = rest.first() {
+            let Some(i) = node.find(first) else {
+                return;
+            };
+            let child = &node.children[i];
+            if !has_prefix(rest, &child.label) {
+                return;
             }
+            rest = &rest[child.label.len()..];
+            node = child;
+            f(&node.value);
         }
     }
 
     /// True if `pred` holds for the value of some prefix of `data`.
     pub(crate) fn any_prefix(&self, data: &[u8], pred: impl Fn(&T) -> bool) -> bool {
-        let mut node = &self.root;
-        if pred(&node.value) {
-            return true;
-        }
-        for &byte in data {
-            match node.child(byte) {
-                Some(child) => {
-                    node = child;
-                    if pred(&node.value) {
-                        return true;
-                    }
-                }
-                None => return false,
-            }
-        }
-        false
+        let mut found = false;
+        self.for_each_prefix(data, |v| found |= pred(v));
+        found
     }
 
     /// Calls `f` with every key and its value, in byte order.
@@ -186,8 +219,7 @@ mod tests {
         *t.entry(b"b") = 9;
         let mut seen = Vec::new();
         t.for_each_prefix(b"abcd", |v| seen.push(*v));
-        // the node for "a" exists (value 0) on the way to "ab"
-        assert_eq!(seen, vec![1, 0, 2, 3]);
+        assert_eq!(seen, vec![1, 2, 3]);
         assert!(t.any_prefix(b"bz", |v| *v == 9));
         assert!(!t.any_prefix(b"c", |v| *v == 9));
     }
@@ -203,7 +235,7 @@ mod tests {
         assert_eq!(t.get_mut(b"ab").copied(), Some(1));
         *t.get_mut(b"ab").unwrap() = 0;
         t.prune(b"ab", &|v| *v == 0);
-        assert!(t.get_mut(b"a").is_none());
+        assert!(t.get_mut(b"ab").is_none());
         let mut keys = Vec::new();
         t.for_each(|k, _| keys.push(k.to_vec()));
         assert_eq!(keys, vec![Vec::<u8>::new()]);
@@ -221,16 +253,16 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
-        let alphabet = [b'a', b'b', b'z', b'0', b'9', 0u8, 255u8];
+        let alphabet = [b'a', b'b', b'z', 0u8, 255u8];
         let key = |next: &mut dyn FnMut() -> u64| -> Vec<u8> {
-            let len = (next() % 4) as usize;
+            let len = (next() % 6) as usize;
             (0..len)
                 .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
                 .collect()
         };
         let mut trie: Trie<u32> = Trie::default();
         let mut model: HashMap<Vec<u8>, u32> = HashMap::new();
-        for _ in 0..5000 {
+        for _ in 0..20_000 {
             let k = key(&mut next);
             if next() % 3 == 0 {
                 if let Some(c) = model.get_mut(&k) {
