@@ -125,6 +125,9 @@ pub struct Run {
 #[derive(Clone, Debug)]
 pub struct Syscalls {
     pub per_msg: f64,
+    /// Per message from the kernel's own counter (`perf stat`), at full speed; `None`
+    /// where perf can't count.
+    pub counted: Option<f64>,
     /// The most frequent syscalls, per message, most frequent first.
     pub top: Vec<(String, f64)>,
 }
@@ -236,6 +239,29 @@ pub fn strace_messages(scale: f64) -> (u64, u64) {
     (model::scaled(200_000, scale).max(10 * BASELINE), BASELINE)
 }
 
+/// Syscalls per message from the kernel counter over a full-size run minus a short
+/// one, at full speed (see [`runner::perf_syscalls`]).
+fn counted_syscalls(config: &Config, imp: Impl) -> Option<f64> {
+    if !runner::have_perf_syscalls() {
+        return None;
+    }
+    let test = cost_test(config.scale);
+    let long = model::throughput_count(64, config.scale);
+    let short = strace_messages(config.scale).1;
+    let count = |n| {
+        let job = Job {
+            imp,
+            test: test.with_count(n),
+            count_allocs: false,
+        };
+        runner::perf_syscalls(job, &config.out_dir)
+    };
+    let (l, s) = (count(long).ok()?, count(short).ok()?);
+    let per_msg = l.saturating_sub(s) as f64 / (long - short) as f64;
+    eprintln!("[perf stat] {imp}: {per_msg:.4} syscalls/msg");
+    Some(per_msg)
+}
+
 fn count_syscalls(config: &Config) -> Vec<(Impl, Result<Syscalls>)> {
     if !runner::have_strace() {
         let why = "strace is not available".to_string();
@@ -272,6 +298,7 @@ fn count_syscalls(config: &Config) -> Vec<(Impl, Result<Syscalls>)> {
                 top.truncate(5);
                 Ok(Syscalls {
                     per_msg: total.saturating_sub(base_total) as f64 / msgs,
+                    counted: counted_syscalls(config, imp),
                     top,
                 })
             });

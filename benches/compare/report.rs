@@ -367,9 +367,23 @@ fn costs(md: &mut String, config: &Config, results: &Results, t: &Table) {
             (Some(a), Some(b)) if b > 0.0 => format!("{}×", sig3(a / b)),
             _ => "–".into(),
         };
+        let counted = |imp: Impl| match find(imp) {
+            Some((_, Ok(s))) => s.counted,
+            _ => None,
+        };
+        let counted_ratio = match (counted(Impl::Ferro), counted(Impl::Libzmq)) {
+            (Some(a), Some(b)) if b > 0.0 => format!("{}×", sig3(a / b)),
+            _ => "–".into(),
+        };
         row(
             md,
-            "syscalls per message (strace -f)",
+            "syscalls per message (kernel counter, full speed)",
+            per_impl(&|i| counted(i).map_or("n/a".into(), sig3)),
+            counted_ratio,
+        );
+        row(
+            md,
+            "syscalls per message (strace -f, slowed down)",
             per_impl(&|i| text(i, &|s| sig3(s.per_msg))),
             ratio,
         );
@@ -516,9 +530,11 @@ fn notes(md: &mut String, config: &Config, results: &Results) {
         format!(
             "Costs: CPU is `getrusage(RUSAGE_SELF)` (user + system, every thread) over the timed \
              interval of the throughput runs above. Allocations come from a separate run with \
-             counting on{}. Syscalls: `strace -f -c` over a run of {} messages minus one of {} \
-             (start-up and shutdown cancel out); strace slows every syscall down, which changes \
-             batching, so these counts explain rather than predict.",
+             counting on{}. Syscalls: the kernel's `raw_syscalls:sys_enter` counter through \
+             `perf stat` over a full-size run minus a short one (start-up and shutdown cancel \
+             out), at full speed; and `strace -f -c` over a run of {} messages minus one of {} \
+             for the breakdown by name. strace slows every syscall down, which changes \
+             batching, so its counts explain rather than predict.",
             if alloc::SEES_FOREIGN_ALLOCATIONS {
                 ": malloc, calloc, realloc and the aligned variants are wrapped in the bench \
                  binary, so C++ allocations inside libzmq count too"

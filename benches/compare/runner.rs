@@ -45,6 +45,49 @@ pub fn strace(job: Job, out_dir: &Path) -> Result<(u64, Vec<(String, u64)>)> {
     parse_strace(&text)
 }
 
+/// Syscalls made by `job` (every thread, exec to exit), counted by the kernel's
+/// `raw_syscalls:sys_enter` tracepoint through `perf stat`. Unlike strace this does not
+/// stop the process at each call, so batching is what it is in a normal run.
+pub fn perf_syscalls(job: Job, out_dir: &Path) -> Result<u64> {
+    let file = out_dir.join(format!("perf-stat-{}.txt", std::process::id()));
+    let exe = std::env::current_exe().expect("the bench's own path");
+    let mut cmd = Command::new("perf");
+    cmd.args(["stat", "-x,", "-e", "raw_syscalls:sys_enter", "-o"])
+        .arg(&file)
+        .arg("--")
+        .arg(exe)
+        .arg("--child")
+        .args(job.to_args());
+    let mut child = Child::spawn(cmd, TIMEOUT)?;
+    child.line(Sample::is_line)?;
+    child.wait()?;
+    let text = std::fs::read_to_string(&file).map_err(|e| format!("perf output: {e}"))?;
+    let _ = std::fs::remove_file(&file);
+    text.lines()
+        .find(|l| l.contains("raw_syscalls:sys_enter"))
+        .and_then(|l| l.split(',').next())
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| format!("no syscall count in perf output: {text}"))
+}
+
+/// Whether `perf stat` can count syscalls here (it needs tracepoint access).
+pub fn have_perf_syscalls() -> bool {
+    Command::new("perf")
+        .args([
+            "stat",
+            "-x,",
+            "-e",
+            "raw_syscalls:sys_enter",
+            "-o",
+            "/dev/null",
+            "true",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// Whether `strace` can trace here.
 pub fn have_strace() -> bool {
     Command::new("strace")
