@@ -7,7 +7,7 @@
 //! wake too. Nothing here touches the network: bind and connect hand the work to an
 //! I/O thread or, for inproc, join two sockets' pipes directly.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
@@ -184,6 +184,9 @@ impl Iterator for MonitorEvents {
 pub struct Socket {
     core: RefCell<Core>,
     ctx: Context,
+    /// A readiness descriptor is in use: sends and receives must settle it. Kept
+    /// outside the `RefCell` so that the check costs one load on the hot paths.
+    fds_in_use: Cell<bool>,
 }
 
 impl Socket {
@@ -203,6 +206,7 @@ impl Socket {
             SocketType::XSub => Box::new(Xsub::extended()),
         };
         Ok(Socket {
+            fds_in_use: Cell::new(false),
             core: RefCell::new(Core {
                 socket_type,
                 pattern,
@@ -913,6 +917,7 @@ impl Socket {
             let mut core = self.core.borrow_mut();
             if !core.readiness_armed {
                 core.readiness_armed = true;
+                self.fds_in_use.set(true);
                 let observer: Arc<dyn ferrozmq_patterns::Wake> = core.readiness.clone();
                 core.inbox.signal().add_observer(observer);
             }
@@ -943,6 +948,7 @@ impl Socket {
                     core.inbox.signal().add_observer(observer);
                     let raw = fd.as_raw_fd();
                     core.send_readiness = Some(fd);
+                    self.fds_in_use.set(true);
                     raw
                 }
             }
@@ -954,6 +960,14 @@ impl Socket {
     /// Brings the readiness descriptors in line with the socket's state.
     #[inline]
     fn settle_readiness(&self) {
+        if self.fds_in_use.get() {
+            self.settle_descriptors();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn settle_descriptors(&self) {
         let mut core = self.core.borrow_mut();
         if core.readiness_armed {
             let fd = core.readiness.clone();

@@ -44,7 +44,7 @@ pub use basic::{Dealer, Pair, Pull, Push};
 pub use inbox::{Inbox, SocketClosed};
 pub use msg::{Frames, Msg};
 pub use pattern::{Pattern, PatternOption, RecvErrorKind, SendErrorKind, SendFailure};
-pub use pipe::{pipe_pair, PipeEnd, PipeId, Side};
+pub use pipe::{direct_pipe_pair, pipe_pair, PipeEnd, PipeId, Side};
 pub use pipe_set::PipeSet;
 pub use pubsub::{Xpub, Xsub};
 pub use reqrep::{Rep, Req};

@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use ferrozmq_engine::SocketType;
-use ferrozmq_patterns::{pipe_pair, Inbox, PipeEnd, PipeId, Side, Wake};
+use ferrozmq_patterns::{direct_pipe_pair, Inbox, PipeEnd, PipeId, Side, Wake};
 
 /// What a socket contributes to an inproc connection.
 #[derive(Clone)]
@@ -69,7 +69,7 @@ fn make_pipe(
     binder_id: Bytes,
     binder_wake: Arc<dyn Wake>,
 ) -> (PipeEnd, PipeEnd) {
-    pipe_pair(
+    direct_pipe_pair(
         Side {
             wake: connector.inbox.waker(),
             send_hwm: sum_hwm(connector.send_hwm, binder_recv_hwm),
