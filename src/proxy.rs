@@ -169,6 +169,10 @@ impl<'a> Proxy<'a> {
                         let t = &mut self.traffic[from];
                         t.messages_in += 1;
                         t.bytes_in += byte_len(&msg);
+                        // Captured once, as it comes in (not again if it has to wait).
+                        if let Some(capture) = self.capture {
+                            let _ = capture.try_send_multipart(msg.iter().cloned());
+                        }
                         msg
                     }
                     Err(Error::WouldBlock) => return Ok(()),
@@ -176,9 +180,6 @@ impl<'a> Proxy<'a> {
                 },
             };
             let bytes = byte_len(&msg);
-            if let Some(capture) = self.capture {
-                let _ = capture.try_send_multipart(msg.iter().cloned());
-            }
             match dst.try_send_multipart(msg) {
                 Ok(()) => {
                     let t = &mut self.traffic[1 - from];
