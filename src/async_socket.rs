@@ -100,29 +100,47 @@ impl AsyncSocket {
 
     /// Receives the next frame.
     pub async fn recv(&mut self) -> Result<Message> {
-        loop {
-            let mut guard = self.readable.readable().await.map_err(Error::Io)?;
-            match self.socket.try_recv() {
-                Err(Error::WouldBlock) => guard.clear_ready(),
-                other => return other,
-            }
-        }
+        self.receive(Socket::try_recv).await
     }
 
     /// Receives a whole message.
     pub async fn recv_multipart(&mut self) -> Result<Vec<Message>> {
+        self.receive(Socket::try_recv_multipart).await
+    }
+
+    /// Sends a one-frame message, waiting for room.
+    pub async fn send(&mut self, msg: impl Into<Message>) -> Result<(), SendError<Message>> {
+        self.transmit(msg.into(), Socket::try_send).await
+    }
+
+    /// Sends a multipart message, waiting for room.
+    pub async fn send_multipart<I, M>(&mut self, parts: I) -> Result<(), SendError<Vec<Message>>>
+    where
+        I: IntoIterator<Item = M>,
+        M: Into<Message>,
+    {
+        let parts: Vec<Message> = parts.into_iter().map(Into::into).collect();
+        self.transmit(parts, |s, p| s.try_send_multipart(p)).await
+    }
+
+    /// Tries `attempt`, waiting for the receive descriptor while it would block.
+    async fn receive<T>(&mut self, attempt: fn(&Socket) -> Result<T>) -> Result<T> {
         loop {
             let mut guard = self.readable.readable().await.map_err(Error::Io)?;
-            match self.socket.try_recv_multipart() {
+            match attempt(&self.socket) {
                 Err(Error::WouldBlock) => guard.clear_ready(),
                 other => return other,
             }
         }
     }
 
-    /// Sends a one-frame message, waiting for room.
-    pub async fn send(&mut self, msg: impl Into<Message>) -> Result<(), SendError<Message>> {
-        let mut msg = msg.into();
+    /// Tries `attempt` with `msg`, waiting for the send descriptor while it would block
+    /// (each refusal hands the message back for the next try).
+    async fn transmit<M>(
+        &mut self,
+        mut msg: M,
+        attempt: fn(&Socket, M) -> Result<(), SendError<M>>,
+    ) -> Result<(), SendError<M>> {
         loop {
             let mut guard = match self.writable.readable().await {
                 Ok(guard) => guard,
@@ -133,36 +151,9 @@ impl AsyncSocket {
                     })
                 }
             };
-            match self.socket.try_send(msg) {
+            match attempt(&self.socket, msg) {
                 Err(e) if matches!(e.error, Error::WouldBlock) => {
                     msg = e.message;
-                    guard.clear_ready();
-                }
-                other => return other,
-            }
-        }
-    }
-
-    /// Sends a multipart message, waiting for room.
-    pub async fn send_multipart<I, M>(&mut self, parts: I) -> Result<(), SendError<Vec<Message>>>
-    where
-        I: IntoIterator<Item = M>,
-        M: Into<Message>,
-    {
-        let mut parts: Vec<Message> = parts.into_iter().map(Into::into).collect();
-        loop {
-            let mut guard = match self.writable.readable().await {
-                Ok(guard) => guard,
-                Err(e) => {
-                    return Err(SendError {
-                        error: Error::Io(e),
-                        message: parts,
-                    })
-                }
-            };
-            match self.socket.try_send_multipart(parts) {
-                Err(e) if matches!(e.error, Error::WouldBlock) => {
-                    parts = e.message;
                     guard.clear_ready();
                 }
                 other => return other,

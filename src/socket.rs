@@ -19,8 +19,8 @@ use ferrozmq_patterns::{
     Rep, Req, Router, SendErrorKind, Xpub, Xsub,
 };
 use ferrozmq_transports::{
-    Endpoint, EndpointHandle, EventKind, EventMask, InprocPeer, LinkOptions, Monitor,
-    ReconnectStop, SocketEvent, SocketLink, TcpKeepalive,
+    Endpoint, EndpointHandle, EventKind, EventMask, InprocPeer, Monitor, ReconnectStop,
+    SocketEvent, SocketLink, TcpKeepalive,
 };
 
 use crate::context::Context;
@@ -300,7 +300,7 @@ impl Socket {
             _ => {
                 let link = core.link();
                 // CONNECT_ROUTING_ID names the peer of this one connect only.
-                core.options.connect_routing_id = None;
+                core.options.link.connect_routing_id = None;
                 let (handle, pipe) =
                     ferrozmq_transports::connect(self.ctx.pick_reactor(), &parsed, link)?;
                 let id = pipe.as_ref().map(|p| p.id);
@@ -566,19 +566,19 @@ impl Socket {
     /// SNDHWM: messages queued per peer before sends block (0 = no limit; default 1000).
     /// Applies to connections made afterwards.
     pub fn set_sndhwm(&self, hwm: u64) {
-        self.core.borrow_mut().options.send_hwm = hwm;
+        self.core.borrow_mut().options.link.send_hwm = hwm;
     }
     /// The send high-water mark.
     pub fn sndhwm(&self) -> u64 {
-        self.core.borrow().options.send_hwm
+        self.core.borrow().options.link.send_hwm
     }
     /// RCVHWM: messages queued per peer before reading from it pauses (0 = no limit).
     pub fn set_rcvhwm(&self, hwm: u64) {
-        self.core.borrow_mut().options.recv_hwm = hwm;
+        self.core.borrow_mut().options.link.recv_hwm = hwm;
     }
     /// The receive high-water mark.
     pub fn rcvhwm(&self) -> u64 {
-        self.core.borrow().options.recv_hwm
+        self.core.borrow().options.link.recv_hwm
     }
     /// LINGER: how long pending messages may still be delivered after close
     /// (`None` = until delivered, the default; `Some(ZERO)` = discard at once).
@@ -612,48 +612,48 @@ impl Socket {
         if id.is_empty() || id.len() > 255 {
             return Err(Error::InvalidOption("routing id must be 1 to 255 bytes"));
         }
-        self.core.borrow_mut().options.routing_id = id;
+        self.core.borrow_mut().options.link.routing_id = id;
         Ok(())
     }
     /// The routing id (empty if unset).
     pub fn routing_id(&self) -> Bytes {
-        self.core.borrow().options.routing_id.clone()
+        self.core.borrow().options.link.routing_id.clone()
     }
     /// RECONNECT_IVL: wait before redialling a lost or refused peer (`None` = never
     /// reconnect; default 100 ms).
     pub fn set_reconnect_ivl(&self, ivl: Option<Duration>) {
-        self.core.borrow_mut().options.reconnect_ivl = ivl;
+        self.core.borrow_mut().options.link.reconnect_ivl = ivl;
     }
     /// HANDSHAKE_IVL: the deadline for the ZMTP handshake (`None` = none; default 30 s).
     pub fn set_handshake_ivl(&self, ivl: Option<Duration>) {
-        self.core.borrow_mut().options.handshake_ivl = ivl;
+        self.core.borrow_mut().options.link.handshake_ivl = ivl;
     }
     /// MAXMSGSIZE: the largest inbound frame accepted; a peer sending a larger one is
     /// disconnected (`None` = no limit, the default).
     pub fn set_max_msg_size(&self, limit: Option<u64>) {
-        self.core.borrow_mut().options.max_msg_size = limit;
+        self.core.borrow_mut().options.link.max_msg_size = limit;
     }
     /// RECONNECT_IVL_MAX: with a value above the reconnect interval, each failed
     /// attempt doubles the wait up to this (exponential back-off); a successful
     /// handshake resets it. `None` (the default) keeps the interval fixed.
     pub fn set_reconnect_ivl_max(&self, max: Option<Duration>) {
-        self.core.borrow_mut().options.reconnect_ivl_max = max;
+        self.core.borrow_mut().options.link.reconnect_ivl_max = max;
     }
     /// RECONNECT_STOP: conditions under which a connecter gives up instead of
     /// retrying (none by default).
     pub fn set_reconnect_stop(&self, stop: ReconnectStop) {
-        self.core.borrow_mut().options.reconnect_stop = stop;
+        self.core.borrow_mut().options.link.reconnect_stop = stop;
     }
     /// CONNECT_TIMEOUT: abandon (and retry) a tcp connect attempt that has not
     /// completed within this (`None` = the operating system's timeout, the default).
     pub fn set_connect_timeout(&self, timeout: Option<Duration>) {
-        self.core.borrow_mut().options.connect_timeout = timeout;
+        self.core.borrow_mut().options.link.connect_timeout = timeout;
     }
     /// HEARTBEAT_IVL: send a ZMTP PING this often (`None` = no heartbeats, the
     /// default). A peer that sends nothing within the heartbeat timeout after a PING is
     /// disconnected (and reconnected, on the connecting side).
     pub fn set_heartbeat_ivl(&self, ivl: Option<Duration>) {
-        self.core.borrow_mut().options.heartbeat_ivl = ivl;
+        self.core.borrow_mut().options.link.heartbeat_ivl = ivl;
     }
     /// HEARTBEAT_TTL: ask peers to drop us if they hear nothing from us for this long
     /// (sent in each PING, rounded down to tenths of a second; at most 6553.5 s).
@@ -661,40 +661,40 @@ impl Socket {
         if ttl.is_some_and(|t| t > Duration::from_millis(6_553_500)) {
             return Err(Error::InvalidOption("HEARTBEAT_TTL is at most 6553.5 s"));
         }
-        self.core.borrow_mut().options.heartbeat_ttl = ttl;
+        self.core.borrow_mut().options.link.heartbeat_ttl = ttl;
         Ok(())
     }
     /// HEARTBEAT_TIMEOUT: how long after a PING the peer may stay silent before it is
     /// dropped (`None` = the heartbeat interval, the default).
     pub fn set_heartbeat_timeout(&self, timeout: Option<Duration>) {
-        self.core.borrow_mut().options.heartbeat_timeout = timeout;
+        self.core.borrow_mut().options.link.heartbeat_timeout = timeout;
     }
     /// TCP_KEEPALIVE, TCP_KEEPALIVE_CNT, _IDLE and _INTVL in one value (each field
     /// `None` for the operating system's default).
     pub fn set_tcp_keepalive(&self, keepalive: TcpKeepalive) {
-        self.core.borrow_mut().options.tcp_keepalive = keepalive;
+        self.core.borrow_mut().options.link.tcp_keepalive = keepalive;
     }
     /// SNDBUF: the kernel send buffer of each connection, in bytes (`None` = default).
     pub fn set_sndbuf(&self, bytes: Option<usize>) -> Result<()> {
-        self.core.borrow_mut().options.send_buffer = check_buffer(bytes)?;
+        self.core.borrow_mut().options.link.send_buffer = check_buffer(bytes)?;
         Ok(())
     }
     /// RCVBUF: the kernel receive buffer of each connection, in bytes.
     pub fn set_rcvbuf(&self, bytes: Option<usize>) -> Result<()> {
-        self.core.borrow_mut().options.recv_buffer = check_buffer(bytes)?;
+        self.core.borrow_mut().options.link.recv_buffer = check_buffer(bytes)?;
         Ok(())
     }
     /// BACKLOG: connections a listener queues before accepting them (default 100).
     pub fn set_backlog(&self, backlog: u32) -> Result<()> {
         let backlog = i32::try_from(backlog)
             .map_err(|_| Error::InvalidOption("BACKLOG must fit in an i32"))?;
-        self.core.borrow_mut().options.backlog = backlog;
+        self.core.borrow_mut().options.link.backlog = backlog;
         Ok(())
     }
     /// IPV6: allow IPv6 addresses; `tcp://*` then binds every IPv6 and IPv4 interface.
     /// Off by default, as in libzmq.
     pub fn set_ipv6(&self, on: bool) {
-        self.core.borrow_mut().options.ipv6 = on;
+        self.core.borrow_mut().options.link.ipv6 = on;
     }
     /// CONNECT_ROUTING_ID (ROUTER only): the routing id to give the peer of the next
     /// [`connect`](Socket::connect), instead of the one it announces (1 to 255 bytes).
@@ -709,7 +709,7 @@ impl Socket {
         if id.is_empty() || id.len() > 255 {
             return Err(Error::InvalidOption("routing id must be 1 to 255 bytes"));
         }
-        core.options.connect_routing_id = Some(id);
+        core.options.link.connect_routing_id = Some(id);
         Ok(())
     }
 
@@ -846,7 +846,7 @@ impl Socket {
     /// IMMEDIATE: queue messages only to peers whose connection is complete, instead of
     /// also to peers still connecting (the default). Applies to later connects.
     pub fn set_immediate(&self, on: bool) {
-        self.core.borrow_mut().options.immediate = on;
+        self.core.borrow_mut().options.link.immediate = on;
     }
 
     /// CONFLATE (PUSH, PULL, PUB, SUB, DEALER): a receive returns only the newest
@@ -1077,31 +1077,10 @@ impl Socket {
 
 impl Core {
     fn link(&self) -> SocketLink {
-        let o = &self.options;
-        let mut options = LinkOptions::new(self.socket_type);
-        options.routing_id = o.routing_id.clone();
-        options.send_hwm = o.send_hwm;
-        options.recv_hwm = o.recv_hwm;
-        options.reconnect_ivl = o.reconnect_ivl;
-        options.handshake_ivl = o.handshake_ivl;
-        options.max_msg_size = o.max_msg_size;
-        options.immediate = o.immediate;
-        options.reconnect_ivl_max = o.reconnect_ivl_max;
-        options.reconnect_stop = o.reconnect_stop;
-        options.connect_timeout = o.connect_timeout;
-        options.heartbeat_ivl = o.heartbeat_ivl;
-        options.heartbeat_ttl = o.heartbeat_ttl;
-        options.heartbeat_timeout = o.heartbeat_timeout;
-        options.tcp_keepalive = o.tcp_keepalive;
-        options.send_buffer = o.send_buffer;
-        options.recv_buffer = o.recv_buffer;
-        options.backlog = o.backlog;
-        options.ipv6 = o.ipv6;
-        options.connect_routing_id = o.connect_routing_id.clone();
         SocketLink {
             inbox: self.inbox.clone(),
             monitor: self.monitor.clone(),
-            options: Arc::new(options),
+            options: Arc::new(self.options.link.clone()),
         }
     }
 
@@ -1109,9 +1088,9 @@ impl Core {
         InprocPeer {
             inbox: self.inbox.clone(),
             socket_type: self.socket_type,
-            send_hwm: self.options.send_hwm,
-            recv_hwm: self.options.recv_hwm,
-            routing_id: self.options.routing_id.clone(),
+            send_hwm: self.options.link.send_hwm,
+            recv_hwm: self.options.link.recv_hwm,
+            routing_id: self.options.link.routing_id.clone(),
         }
     }
 
