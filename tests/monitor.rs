@@ -22,9 +22,10 @@
 //! Raw peers are plain `std::net` sockets; every blocking call has a timeout.
 
 mod common;
+use common::zmtp::{closed_within, null_greeting, raw, ready};
 use common::{free_tcp_port, unique};
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -108,58 +109,9 @@ fn assert_flows(push: &Socket, pull: &Socket, text: &str) {
 
 // ---------------------------------------------------------------- raw peers
 
-fn raw(endpoint: &str) -> TcpStream {
-    let addr = endpoint.strip_prefix("tcp://").expect("tcp endpoint");
-    let s = TcpStream::connect(addr).expect("raw connect");
-    s.set_nodelay(true).unwrap();
-    s.set_read_timeout(Some(ms(50))).unwrap();
-    s
-}
-
 /// The raw peer's own address, as ferrozmq describes it.
 fn address_of(s: &TcpStream) -> String {
     format!("tcp://{}", s.local_addr().unwrap())
-}
-
-fn null_greeting() -> Vec<u8> {
-    let mut g = vec![0u8; 64];
-    g[0] = 0xff;
-    g[9] = 0x7f;
-    g[10] = 3;
-    g[11] = 1;
-    g[12..16].copy_from_slice(b"NULL");
-    g
-}
-
-fn ready(socket_type: &str) -> Vec<u8> {
-    let mut body = vec![5];
-    body.extend_from_slice(b"READY");
-    body.push(11);
-    body.extend_from_slice(b"Socket-Type");
-    body.extend_from_slice(&(socket_type.len() as u32).to_be_bytes());
-    body.extend_from_slice(socket_type.as_bytes());
-    let mut f = vec![0x04, body.len() as u8];
-    f.extend_from_slice(&body);
-    f
-}
-
-/// True if ferrozmq closes the connection within `within` (what it sends is skipped).
-fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
-    let deadline = Instant::now() + within;
-    let mut buf = [0u8; 4096];
-    while Instant::now() < deadline {
-        match s.read(&mut buf) {
-            Ok(0) => return true,
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                ) => {}
-            Err(_) => return true,
-        }
-    }
-    false
 }
 
 /// Sends bytes that are no ZMTP greeting and waits until ferrozmq hangs up.

@@ -29,10 +29,11 @@
 //! prove an order of magnitude, not a scheduler's punctuality.
 
 mod common;
+use common::zmtp::{closed_within, null_greeting, read_exact, read_frame, ready};
 use common::{free_tcp_port, unique};
 
 use std::collections::BTreeSet;
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::mpsc;
 use std::thread;
@@ -101,31 +102,11 @@ fn kinds(events: &[(Instant, SocketEvent)]) -> Vec<EventKind> {
 
 // ---------------------------------------------------------------- wire helpers
 
-fn null_greeting() -> Vec<u8> {
-    let mut g = vec![0u8; 64];
-    g[0] = 0xff;
-    g[9] = 0x7f;
-    g[10] = 3;
-    g[11] = 1;
-    g[12..16].copy_from_slice(b"NULL");
-    g
-}
-
 fn command(body: &[u8]) -> Vec<u8> {
     assert!(body.len() <= 255);
     let mut f = vec![0x04, body.len() as u8];
     f.extend_from_slice(body);
     f
-}
-
-fn ready(socket_type: &str) -> Vec<u8> {
-    let mut body = vec![5];
-    body.extend_from_slice(b"READY");
-    body.push(11);
-    body.extend_from_slice(b"Socket-Type");
-    body.extend_from_slice(&(socket_type.len() as u32).to_be_bytes());
-    body.extend_from_slice(socket_type.as_bytes());
-    command(&body)
 }
 
 fn ping(ttl_tenths: u16, context: &[u8]) -> Vec<u8> {
@@ -177,37 +158,6 @@ fn accept_within(l: &TcpListener, within: Duration) -> Option<TcpStream> {
     }
 }
 
-/// Reads exactly `n` bytes (within `TIMEOUT`).
-fn read_exact(s: &mut TcpStream, n: usize) -> Vec<u8> {
-    let mut buf = vec![0u8; n];
-    let mut got = 0;
-    let deadline = Instant::now() + TIMEOUT;
-    while got < n {
-        assert!(
-            Instant::now() < deadline,
-            "peer sent only {got} of {n} bytes"
-        );
-        match s.read(&mut buf[got..]) {
-            Ok(0) => panic!("connection closed after {got} of {n} bytes"),
-            Ok(k) => got += k,
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-            Err(e) => panic!("read: {e}"),
-        }
-    }
-    buf
-}
-
-/// Reads one frame: its flags and body.
-fn read_frame(s: &mut TcpStream) -> (u8, Vec<u8>) {
-    let flags = read_exact(s, 1)[0];
-    let len = if flags & 0x02 != 0 {
-        u64::from_be_bytes(read_exact(s, 8).try_into().unwrap()) as usize
-    } else {
-        usize::from(read_exact(s, 1)[0])
-    };
-    (flags, read_exact(s, len))
-}
-
 /// Sends our greeting and READY as `socket_type`, and reads ferrozmq's (checking that
 /// the READY is one).
 fn handshake(s: &mut TcpStream, socket_type: &str) {
@@ -219,26 +169,6 @@ fn handshake(s: &mut TcpStream, socket_type: &str) {
     let (flags, body) = read_frame(s);
     assert_eq!(flags, 0x04, "READY is a command");
     assert!(body.starts_with(b"\x05READY"), "{body:?}");
-}
-
-/// True if ferrozmq closes the connection (EOF or reset) within `within`; bytes it
-/// sends meanwhile (PINGs) are discarded.
-fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
-    let deadline = Instant::now() + within;
-    let mut buf = [0u8; 4096];
-    while Instant::now() < deadline {
-        match s.read(&mut buf) {
-            Ok(0) => return true,
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                ) => {}
-            Err(_) => return true, // reset
-        }
-    }
-    false
 }
 
 /// Sends one message from a connected PUSH and checks the PULL gets it.

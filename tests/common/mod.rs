@@ -1,8 +1,11 @@
 //! Helpers shared by the integration tests.
 
+pub mod zmtp;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A name no other test in this process uses (ipc paths, inproc names).
+#[allow(dead_code)] // not every test file needs it
 pub fn unique(tag: &str) -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     format!(
