@@ -23,7 +23,7 @@
 
 mod common;
 use common::zmtp::{closed_within, null_greeting, raw, ready};
-use common::{free_tcp_port, unique};
+use common::{free_tcp_port, ms, socket, unique, wait_event, TIMEOUT};
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -36,39 +36,6 @@ use ferrozmq::{
     Context, Error, EventKind, EventMask, MonitorEvents, Socket, SocketEvent, SocketStats,
     SocketType,
 };
-
-/// Safety net for every blocking call.
-const TIMEOUT: Duration = Duration::from_secs(5);
-
-fn socket(ctx: &Context, ty: SocketType) -> Socket {
-    let s = ctx.socket(ty).expect("create socket");
-    s.set_recv_timeout(Some(TIMEOUT));
-    s.set_send_timeout(Some(TIMEOUT));
-    s.set_linger(Some(Duration::ZERO));
-    s
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-/// Waits for the next event of `kind`; returns it and the events before it.
-fn wait_event(
-    events: &MonitorEvents,
-    kind: EventKind,
-    within: Duration,
-) -> (SocketEvent, Vec<SocketEvent>) {
-    let deadline = Instant::now() + within;
-    let mut before = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match events.recv_timeout(left) {
-            Some(e) if e.kind == kind => return (e, before),
-            Some(e) => before.push(e),
-            None => panic!("no {kind:?} event within {within:?}; saw {before:?}"),
-        }
-    }
-}
 
 /// Every event arriving within `period`.
 fn collect_events(events: &MonitorEvents, period: Duration) -> Vec<SocketEvent> {

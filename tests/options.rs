@@ -30,7 +30,7 @@
 
 mod common;
 use common::zmtp::{closed_within, null_greeting, read_exact, read_frame, ready};
-use common::{free_tcp_port, unique};
+use common::{free_tcp_port, ms, socket, unique, wait_event, TIMEOUT};
 
 use std::collections::BTreeSet;
 use std::io::{ErrorKind, Write};
@@ -44,42 +44,7 @@ use ferrozmq::{
     SocketEvent, SocketType, TcpKeepalive,
 };
 
-/// Safety net for every blocking call.
-const TIMEOUT: Duration = Duration::from_secs(5);
-
-fn socket(ctx: &Context, ty: SocketType) -> Socket {
-    let s = ctx.socket(ty).expect("create socket");
-    s.set_recv_timeout(Some(TIMEOUT));
-    s.set_send_timeout(Some(TIMEOUT));
-    // Messages some tests leave queued for absent peers must not hold up the context's
-    // drop (linger itself is tested below with its own sockets).
-    s.set_linger(Some(Duration::ZERO));
-    s
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
 // ---------------------------------------------------------------- events
-
-/// Waits for the next event of `kind` on `events`; returns it and the events before it.
-fn wait_event(
-    events: &MonitorEvents,
-    kind: EventKind,
-    within: Duration,
-) -> (SocketEvent, Vec<SocketEvent>) {
-    let deadline = Instant::now() + within;
-    let mut before = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match events.recv_timeout(left) {
-            Some(e) if e.kind == kind => return (e, before),
-            Some(e) => before.push(e),
-            None => panic!("no {kind:?} event within {within:?}; saw {before:?}"),
-        }
-    }
-}
 
 /// Every event arriving within `period`, with the time it was read.
 fn collect_events(events: &MonitorEvents, period: Duration) -> Vec<(Instant, SocketEvent)> {

@@ -3,22 +3,12 @@
 //! it is built on.
 
 mod common;
-use common::unique;
+use common::{socket, unique, TIMEOUT};
 
 use std::thread;
 use std::time::{Duration, Instant};
 
 use ferrozmq::{proxy_steerable, Context, Error, Interest, Poller, Socket, SocketType};
-
-const TIMEOUT: Duration = Duration::from_secs(5);
-
-fn socket(ctx: &Context, ty: SocketType) -> Socket {
-    let s = ctx.socket(ty).expect("create socket");
-    s.set_recv_timeout(Some(TIMEOUT));
-    s.set_send_timeout(Some(TIMEOUT));
-    s.set_linger(Some(Duration::ZERO));
-    s
-}
 
 /// Starts a steerable proxy on its own thread between sockets bound to the returned
 /// endpoints; it is controlled through a REP socket bound to `control`.

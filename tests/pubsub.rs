@@ -7,21 +7,11 @@
 //! what they really test. Every blocking call has a timeout.
 
 mod common;
-use common::unique;
+use common::{socket, unique, TIMEOUT};
 
 use std::time::{Duration, Instant};
 
 use ferrozmq::{Context, Error, Socket, SocketType};
-
-const TIMEOUT: Duration = Duration::from_secs(5);
-
-fn socket(ctx: &Context, ty: SocketType) -> Socket {
-    let s = ctx.socket(ty).expect("create socket");
-    s.set_recv_timeout(Some(TIMEOUT));
-    s.set_send_timeout(Some(TIMEOUT));
-    s.set_linger(Some(Duration::ZERO));
-    s
-}
 
 fn endpoints() -> Vec<String> {
     vec![

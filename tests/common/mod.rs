@@ -1,11 +1,51 @@
 //! Helpers shared by the integration tests.
+#![allow(dead_code)] // each test binary uses its own subset
 
 pub mod zmtp;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use ferrozmq::{Context, EventKind, MonitorEvents, Socket, SocketEvent, SocketType};
+
+/// Safety net for every blocking call of a [`socket`].
+pub const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A socket whose sends and receives give up after [`TIMEOUT`] (so a broken test fails
+/// instead of hanging) and which does not linger (messages some tests leave queued for
+/// absent peers must not hold up the context's drop).
+pub fn socket(ctx: &Context, ty: SocketType) -> Socket {
+    let s = ctx.socket(ty).expect("create socket");
+    s.set_recv_timeout(Some(TIMEOUT));
+    s.set_send_timeout(Some(TIMEOUT));
+    s.set_linger(Some(Duration::ZERO));
+    s
+}
+
+/// Milliseconds.
+pub fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// Waits for the next monitor event of `kind`; returns it and the events before it.
+pub fn wait_event(
+    events: &MonitorEvents,
+    kind: EventKind,
+    within: Duration,
+) -> (SocketEvent, Vec<SocketEvent>) {
+    let deadline = Instant::now() + within;
+    let mut before = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match events.recv_timeout(left) {
+            Some(e) if e.kind == kind => return (e, before),
+            Some(e) => before.push(e),
+            None => panic!("no {kind:?} event within {within:?}; saw {before:?}"),
+        }
+    }
+}
 
 /// A name no other test in this process uses (ipc paths, inproc names).
-#[allow(dead_code)] // not every test file needs it
 pub fn unique(tag: &str) -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     format!(
@@ -16,7 +56,6 @@ pub fn unique(tag: &str) -> String {
 }
 
 /// A tcp port nobody listens on right now.
-#[allow(dead_code)] // not every test file needs it
 pub fn free_tcp_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
