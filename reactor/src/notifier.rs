@@ -4,7 +4,7 @@
 //! tells one handler "look at your queues again". It is created unbound, handed to
 //! whatever needs to poke, and bound to its handler's slab key when the handler starts.
 //! Pokes sent while unbound are dropped: every handler re-examines its queues in
-//! [`Handler::start`](crate::Handler::start), so nothing is lost.
+//! [`Handler::start`], so nothing is lost.
 //!
 //! ## Ordering
 //! The reactor stores `sleeping = true` (SeqCst) and then re-checks the mailbox before
@@ -64,7 +64,7 @@ impl Notifier {
         }
     }
 
-    /// Asks the reactor to call the bound handler's [`Handler::wake`](crate::Handler::wake).
+    /// Asks the reactor to call the bound handler's [`Handler::wake`].
     pub fn notify(&self) {
         let key = self.key.load(Ordering::Acquire);
         if key != UNBOUND {

@@ -6,7 +6,7 @@
 //! thread publishes everything decoded from one read with one `flush`, and the reader
 //! takes it with one lock. When the reader keeps up with a writer that pushes one
 //! message at a time, though, both take the lock once per message (see the
-//! [`direct`](super::direct) queue for that case).
+//! `direct` queue for that case).
 //!
 //! High-water mark: the writer counts what it wrote; the reader credits what it has
 //! consumed, every `hwm / 2` messages and whenever it refills. Wake-ups: a reader that

@@ -4,10 +4,10 @@
 //! queues, one per direction, seen from each side as a [`PipeEnd`]. There are two
 //! queue kinds behind the same ends, chosen when the pipe is made:
 //!
-//! * [`locked`]: a deque behind a mutex, swapped out in batches, for pipes between a
+//! * `locked`: a deque behind a mutex, swapped out in batches, for pipes between a
 //!   socket and a transport ([`pipe_pair`]), where an I/O thread publishes a whole
 //!   read's messages at once;
-//! * [`direct`]: a lock-free queue, for pipes between two sockets in one process
+//! * `direct`: a lock-free queue, for pipes between two sockets in one process
 //!   ([`direct_pipe_pair`], inproc), where both ends move one message at a time.
 //!
 //! Both keep the same high-water-mark and wake-up rules: a side is woken only on the
