@@ -1,5 +1,6 @@
 //! The seed scenario: a REP server answering a REQ client over tcp, the same between
-//! two threads over inproc, and a PUSH/PULL pipeline with several workers.
+//! two threads over inproc, a PUSH/PULL pipeline with several workers, and a PUB/SUB
+//! feed whose subscribers each get only their topics.
 //!
 //! Run with `cargo run --release --example quickstart`.
 
@@ -113,6 +114,58 @@ fn main() -> Result<(), Error> {
         tasks * (tasks + 1) * (2 * tasks + 1) / 6
     );
     println!("jobs per worker: {per_worker:?}");
+    println!("\n== PUB/SUB over tcp: two subscribers, different prefixes ==");
+    let publisher = ctx.socket(SocketType::Pub)?;
+    publisher.bind("tcp://127.0.0.1:*")?;
+    let feed = publisher.last_endpoint();
+    let prices = ctx.socket(SocketType::Sub)?;
+    prices.subscribe("prices.")?;
+    prices.connect(&feed)?;
+    let news = ctx.socket(SocketType::Sub)?;
+    news.subscribe("news.")?;
+    news.connect(&feed)?;
+    for s in [&prices, &news] {
+        s.set_recv_timeout(Some(Duration::from_secs(5)));
+    }
+    // Subscriptions travel to the publisher asynchronously: publish a marker until
+    // both subscribers see theirs (the classic "slow joiner" handshake).
+    let mut ready = [false, false];
+    while ready != [true, true] {
+        publisher.send("prices.sync")?;
+        publisher.send("news.sync")?;
+        thread::sleep(Duration::from_millis(1));
+        for (flag, s) in ready.iter_mut().zip([&prices, &news]) {
+            while s.try_recv().is_ok() {
+                *flag = true;
+            }
+        }
+    }
+    for (topic, value) in [
+        ("prices.ACME", "12.5"),
+        ("news.ACME", "record year"),
+        ("sport.x", "-"),
+    ] {
+        publisher.send_multipart([topic, value])?;
+    }
+    publisher.send("prices.end")?;
+    publisher.send("news.end")?;
+    for (name, s) in [("prices", &prices), ("news", &news)] {
+        loop {
+            let msg = s.recv_multipart()?;
+            let topic = String::from_utf8_lossy(&msg[0]).into_owned();
+            if topic.ends_with(".sync") {
+                continue; // a late marker
+            }
+            if topic.ends_with(".end") {
+                break;
+            }
+            println!(
+                "{name} subscriber got {topic}: {}",
+                String::from_utf8_lossy(&msg[1])
+            );
+        }
+    }
+    println!("publisher dropped {} messages", publisher.stats().dropped);
     println!("\ndone in {:?}", started.elapsed());
     Ok(())
 }
