@@ -35,8 +35,10 @@
 //! bound peers are "poked" ([`Peer::poke`]). Every blocking call has a timeout, so a
 //! failure never hangs.
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+mod common;
+use common::interop::{BindAddr, Impl, Transport};
+
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -55,74 +57,6 @@ type Msg = Vec<Vec<u8>>;
 // ---------------------------------------------------------------------------------
 // Harness: transports, endpoints, and a uniform view of both implementations.
 // ---------------------------------------------------------------------------------
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Transport {
-    Tcp,
-    Ipc,
-}
-
-/// An endpoint to bind to. For ipc it owns a unique socket path (process id plus a
-/// counter) and removes the file when dropped.
-struct BindAddr {
-    addr: String,
-    ipc_path: Option<PathBuf>,
-}
-
-impl BindAddr {
-    fn new(transport: Transport) -> BindAddr {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        match transport {
-            Transport::Tcp => BindAddr {
-                addr: "tcp://127.0.0.1:*".into(),
-                ipc_path: None,
-            },
-            Transport::Ipc => {
-                let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-                let path = std::env::temp_dir().join(format!(
-                    "ferrozmq-interop-ps-{}-{n}.ipc",
-                    std::process::id()
-                ));
-                let _ = std::fs::remove_file(&path);
-                BindAddr {
-                    addr: format!("ipc://{}", path.display()),
-                    ipc_path: Some(path),
-                }
-            }
-        }
-    }
-}
-
-impl Drop for BindAddr {
-    fn drop(&mut self) {
-        if let Some(path) = &self.ipc_path {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
-/// Which implementation plays a role.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Impl {
-    Ferro,
-    Zmq,
-}
-
-impl Impl {
-    fn other(self) -> Impl {
-        match self {
-            Impl::Ferro => Impl::Zmq,
-            Impl::Zmq => Impl::Ferro,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Impl::Ferro => "ferrozmq",
-            Impl::Zmq => "libzmq",
-        }
-    }
-}
 
 fn zmq_type(ty: SocketType) -> zmq::SocketType {
     match ty {

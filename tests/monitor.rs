@@ -39,17 +39,10 @@ use ferrozmq::{
 
 /// Every event arriving within `period`.
 fn collect_events(events: &MonitorEvents, period: Duration) -> Vec<SocketEvent> {
-    let deadline = Instant::now() + period;
-    let mut out = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return out;
-        }
-        if let Some(e) = events.recv_timeout(left) {
-            out.push(e);
-        }
-    }
+    common::collect_events(events, period)
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect()
 }
 
 fn kinds(events: &[SocketEvent]) -> Vec<EventKind> {

@@ -30,7 +30,7 @@
 
 mod common;
 use common::zmtp::{closed_within, null_greeting, read_exact, read_frame, ready};
-use common::{free_tcp_port, ms, socket, unique, wait_event, TIMEOUT};
+use common::{collect_events, free_tcp_port, ms, socket, unique, wait_event, TIMEOUT};
 
 use std::collections::BTreeSet;
 use std::io::{ErrorKind, Write};
@@ -45,21 +45,6 @@ use ferrozmq::{
 };
 
 // ---------------------------------------------------------------- events
-
-/// Every event arriving within `period`, with the time it was read.
-fn collect_events(events: &MonitorEvents, period: Duration) -> Vec<(Instant, SocketEvent)> {
-    let deadline = Instant::now() + period;
-    let mut out = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return out;
-        }
-        if let Some(e) = events.recv_timeout(left) {
-            out.push((Instant::now(), e));
-        }
-    }
-}
 
 fn kinds(events: &[(Instant, SocketEvent)]) -> Vec<EventKind> {
     events.iter().map(|(_, e)| e.kind).collect()

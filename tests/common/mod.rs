@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod interop;
 pub mod zmtp;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -62,4 +63,19 @@ pub fn free_tcp_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// Every monitor event arriving within `period`, with the time it was read.
+pub fn collect_events(events: &MonitorEvents, period: Duration) -> Vec<(Instant, SocketEvent)> {
+    let deadline = Instant::now() + period;
+    let mut out = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return out;
+        }
+        if let Some(e) = events.recv_timeout(left) {
+            out.push((Instant::now(), e));
+        }
+    }
 }
