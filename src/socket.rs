@@ -1139,6 +1139,10 @@ impl Core {
             if dont_wait {
                 return Err((Error::WouldBlock, msg));
             }
+            // Rather than sleep until an I/O thread has written, write on this thread.
+            if self.pattern.push_inline() {
+                continue;
+            }
             if first {
                 deadline = Self::deadline(self.options.send_timeout);
                 first = false;

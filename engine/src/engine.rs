@@ -194,6 +194,52 @@ impl Engine {
         result
     }
 
+    /// The hot path for traffic: decodes up to `max` complete data frames from the
+    /// front of `input`, handing each body (a zero-copy slice of `input`) and its MORE
+    /// flag to `sink`, and returns how many it decoded.
+    ///
+    /// It stops early, without consuming anything further, at anything that needs
+    /// [`handle_input`](Engine::handle_input): a command frame, a frame not yet
+    /// complete, or an engine that is not in the traffic phase (then it decodes
+    /// nothing). Errors are those of `handle_input` and fail the engine the same way.
+    /// Calling `handle_input` after it returns is always correct; this only avoids
+    /// building an [`Event`] per frame when a batch of small messages arrives.
+    #[inline]
+    pub fn decode_data_frames(
+        &mut self,
+        input: &mut BytesMut,
+        max: usize,
+        mut sink: impl FnMut(Bytes, bool),
+    ) -> Result<usize, EngineError> {
+        if !matches!(self.state, State::Traffic) {
+            return Ok(0);
+        }
+        let limit = self.config.max_msg_size;
+        let mut decoded = 0;
+        while decoded < max {
+            let Some(header) = FrameHeader::decode(input) else {
+                break;
+            };
+            if header.is_command() {
+                break;
+            }
+            let size = match body_size(header.size, limit) {
+                Ok(size) => size,
+                Err(err) => {
+                    self.state = State::Failed(err.clone());
+                    return Err(err);
+                }
+            };
+            if input.len() < header.header_len + size {
+                break;
+            }
+            input.advance(header.header_len);
+            sink(input.split_to(size).freeze(), header.more());
+            decoded += 1;
+        }
+        Ok(decoded)
+    }
+
     /// Bytes waiting to be written to the peer (greeting, READY, PONG,
     /// encoded frames), oldest first. Write a prefix and `advance` past it.
     pub fn output(&mut self) -> &mut BytesMut {

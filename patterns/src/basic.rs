@@ -87,6 +87,9 @@ macro_rules! lbfq_pattern {
             fn pull_inline(&mut self) -> bool {
                 self.0.pipes.pull_inline()
             }
+            fn push_inline(&mut self) -> bool {
+                self.0.pipes.push_inline()
+            }
             fn can_recv(&mut self) -> bool {
                 self.0.can_recv && self.0.pipes.any_readable()
             }
@@ -178,6 +181,9 @@ impl Pattern for Pair {
     }
     fn pull_inline(&mut self) -> bool {
         self.0.pipes.pull_inline()
+    }
+    fn push_inline(&mut self) -> bool {
+        self.0.pipes.push_inline()
     }
     fn can_recv(&mut self) -> bool {
         self.0.pipes.any_readable()

@@ -118,6 +118,13 @@ pub trait Pattern: Send {
     /// Hands input left to this thread back to the I/O threads when a receive ends.
     fn hand_back(&mut self);
 
+    /// Lets transports write queued messages on this thread before the socket waits
+    /// for room to send (see [`Driver::push`](crate::pipe::Driver::push)); true if
+    /// room may have been made. The default does nothing.
+    fn push_inline(&mut self) -> bool {
+        false
+    }
+
     /// True if a `recv` would succeed now.
     fn can_recv(&mut self) -> bool;
 

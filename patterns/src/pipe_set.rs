@@ -136,6 +136,17 @@ impl PipeSet {
         any
     }
 
+    /// Asks every pipe's driver to write its queued messages now; true if any wrote.
+    pub fn push_inline(&mut self) -> bool {
+        let mut any = false;
+        for pipe in &self.pipes {
+            if let Some(driver) = &pipe.driver {
+                any |= driver.push();
+            }
+        }
+        any
+    }
+
     /// Returns input left to this thread back to the I/O threads.
     pub fn hand_back(&mut self) {
         for pipe in &self.pipes {

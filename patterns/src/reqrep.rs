@@ -132,6 +132,9 @@ impl Pattern for Req {
     fn pull_inline(&mut self) -> bool {
         self.pipes.pull_inline()
     }
+    fn push_inline(&mut self) -> bool {
+        self.pipes.push_inline()
+    }
     fn can_recv(&mut self) -> bool {
         self.awaiting.is_some() && self.pipes.any_readable()
     }

@@ -106,6 +106,19 @@ impl Writer {
         self.written - self.consumed_seen < hwm || shared.reader_closed.load(Ordering::SeqCst)
     }
 
+    /// How many more messages fit under the high-water mark now (`usize::MAX` without
+    /// one); 0 when [`has_room`](Writer::has_room) would say false.
+    pub fn room(&mut self) -> usize {
+        let hwm = self.shared.hwm;
+        if hwm == 0 {
+            return usize::MAX;
+        }
+        if !self.has_room() {
+            return 0;
+        }
+        hwm.saturating_sub(self.written - self.consumed_seen).max(1) as usize
+    }
+
     /// Makes `msg` visible to the reader at once. Does not check the high-water mark (call
     /// [`has_room`](Writer::has_room) first). Hands the message back if the reader is gone.
     #[inline]

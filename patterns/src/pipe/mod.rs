@@ -78,6 +78,13 @@ impl Writer {
         dispatch!(self, WriterKind, w => w.has_room())
     }
 
+    /// How many more messages fit under the high-water mark now (`usize::MAX` without
+    /// one). 0 means the same as [`has_room`](Writer::has_room) returning false.
+    #[inline]
+    pub fn room(&mut self) -> usize {
+        dispatch!(self, WriterKind, w => w.room())
+    }
+
     /// Makes `msg` visible to the reader at once. Does not check the high-water mark (call
     /// [`has_room`](Writer::has_room) first). Hands the message back if the reader is gone.
     #[inline]
@@ -170,6 +177,13 @@ pub trait Driver: Send + Sync {
     /// The socket stops receiving: input left for it to read goes back to the I/O
     /// thread (see [`Inbox::delegate_read`](crate::Inbox::delegate_read)).
     fn hand_back(&self);
+
+    /// The socket is about to wait for room to send: writes what its outbound queue
+    /// holds on this thread instead. True if anything was written (room may have been
+    /// made). The default does nothing.
+    fn push(&self) -> bool {
+        false
+    }
 }
 
 /// One side's view of a two-way pipe to a peer.

@@ -112,6 +112,22 @@ impl Driver for InlineDriver {
         }
     }
 
+    fn push(&self) -> bool {
+        let Some(shared) = self.0.upgrade() else {
+            return false;
+        };
+        let Some(mut conn) = shared.conn.try_lock() else {
+            return false;
+        };
+        let taken = shared.missed.fetch_and(!MISSED_WRITABLE, Ordering::SeqCst);
+        conn.apply_missed(taken & MISSED_WRITABLE);
+        let wrote = conn.push_while_blocked();
+        let notifier = conn.notifier.clone();
+        drop(conn);
+        shared.after_unlock(&notifier, u8::MAX);
+        wrote
+    }
+
     fn pull(&self) -> bool {
         let Some(shared) = self.0.upgrade() else {
             return false;
@@ -176,6 +192,34 @@ impl Conn {
             }
         }
         !self.socket_gone && self.output_flushed()
+    }
+
+    /// Writes queued messages on a sending thread that would otherwise wait for room.
+    /// True if anything was written.
+    pub(super) fn push_while_blocked(&mut self) -> bool {
+        let ready = self.pending_end.is_none()
+            && !self.socket_gone
+            && self.pipe.is_some()
+            && self.link.as_ref().is_some_and(|l| {
+                l.connected && l.writable && l.engine.as_ref().is_some_and(|e| e.is_ready())
+            });
+        if !ready {
+            return false;
+        }
+        let mut wrote = false;
+        loop {
+            match self.write_some() {
+                Ok(true) => wrote = true,
+                Ok(false) => break,
+                Err(end) => {
+                    self.pending_end = Some(end);
+                    self.notifier.notify();
+                    return wrote;
+                }
+            }
+        }
+        // A short write left the rest for the I/O thread, which gets the writable edge.
+        wrote
     }
 
     /// Reads and decodes on the caller's thread while the stream has data.

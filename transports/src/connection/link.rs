@@ -189,6 +189,39 @@ impl Conn {
                 link.starved = true;
                 break;
             }
+            if let Some(pipe) = &mut self.pipe {
+                // Data frames in bulk, without an event each.
+                let room = pipe.tx.room();
+                let (assembling, average) = (&mut link.assembling, &mut link.average_frame);
+                let tx = &mut pipe.tx;
+                let decoded = engine.decode_data_frames(&mut link.input, room, |data, more| {
+                    *average = (*average * 7 + data.len()) / 8;
+                    let msg = match assembling.take() {
+                        None => Msg::single(data),
+                        Some(mut m) => {
+                            m.push(data);
+                            m
+                        }
+                    };
+                    if more {
+                        *assembling = Some(msg);
+                    } else {
+                        tx.stage(msg);
+                    }
+                });
+                match decoded {
+                    Ok(0) => {}
+                    Ok(_) => {
+                        progress = true;
+                        staged = true;
+                        continue;
+                    }
+                    Err(e) => {
+                        self.flush_inbound();
+                        return Err(LinkEnd::Protocol(e));
+                    }
+                }
+            }
             let event = match engine.handle_input(&mut link.input) {
                 Ok(Some(event)) => event,
                 Ok(None) => {
