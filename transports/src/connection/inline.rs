@@ -206,6 +206,17 @@ impl Conn {
         if !ready {
             return false;
         }
+        // Large messages stay with the I/O thread, as in `push_inline`: this thread
+        // would spend longer copying and writing one than the I/O thread takes to wake,
+        // and meanwhile could not queue the next.
+        let small = self
+            .pipe
+            .as_mut()
+            .and_then(|p| p.rx.peek_len())
+            .is_some_and(|len| len <= INLINE_WRITE_MAX);
+        if !small {
+            return false;
+        }
         let mut wrote = false;
         loop {
             match self.write_some() {
