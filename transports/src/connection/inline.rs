@@ -162,75 +162,64 @@ impl Conn {
     /// Writes queued messages on the caller's thread. True if nothing is left for the
     /// I/O thread to do (everything written, no paused reading, no closure to handle).
     pub(super) fn push_inline(&mut self) -> bool {
-        let ready = self.pending_end.is_none()
+        if self.link.as_ref().is_some_and(|l| l.stalled) {
+            return false;
+        }
+        self.write_small_here().is_some()
+            && self.pending_end.is_none()
             && !self.socket_gone
-            && self.pipe.is_some()
-            && self.link.as_ref().is_some_and(|l| {
-                l.connected && !l.stalled && l.engine.as_ref().is_some_and(|e| e.is_ready())
-            });
-        if !ready {
-            return false;
-        }
-        // Large messages are left to the I/O thread: copying and writing them here
-        // would stop the application from queueing the next one meanwhile.
-        let small = self
-            .pipe
-            .as_mut()
-            .and_then(|p| p.rx.peek_len())
-            .is_some_and(|len| len <= INLINE_WRITE_MAX);
-        if !small {
-            return false;
-        }
-        loop {
-            match self.write_some() {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(end) => {
-                    self.pending_end = Some(end);
-                    return false;
-                }
-            }
-        }
-        !self.socket_gone && self.output_flushed()
+            && self.output_flushed()
     }
 
     /// Writes queued messages on a sending thread that would otherwise wait for room.
-    /// True if anything was written.
+    /// True if anything was written. A short write leaves the rest to the I/O thread,
+    /// which gets the writable edge; a failure is handed to it at once.
     pub(super) fn push_while_blocked(&mut self) -> bool {
+        if self.link.as_ref().is_some_and(|l| !l.writable) {
+            return false;
+        }
+        let failed_before = self.pending_end.is_some();
+        let wrote = self.write_small_here().unwrap_or(false);
+        if !failed_before && self.pending_end.is_some() {
+            self.notifier.notify();
+        }
+        wrote
+    }
+
+    /// The writing both of the above do: encodes and writes queued messages while the
+    /// next one is small. `None` if this thread should leave it to the I/O thread (the
+    /// link is not up, or the next message is large: copying and writing it here would
+    /// stop the application from queueing the one after, and the I/O thread takes less
+    /// time to wake than that); else whether anything was written. A link failure is
+    /// left in `pending_end`.
+    fn write_small_here(&mut self) -> Option<bool> {
         let ready = self.pending_end.is_none()
             && !self.socket_gone
             && self.pipe.is_some()
-            && self.link.as_ref().is_some_and(|l| {
-                l.connected && l.writable && l.engine.as_ref().is_some_and(|e| e.is_ready())
-            });
-        if !ready {
-            return false;
-        }
-        // Large messages stay with the I/O thread, as in `push_inline`: this thread
-        // would spend longer copying and writing one than the I/O thread takes to wake,
-        // and meanwhile could not queue the next.
-        let small = self
-            .pipe
-            .as_mut()
-            .and_then(|p| p.rx.peek_len())
-            .is_some_and(|len| len <= INLINE_WRITE_MAX);
+            && self
+                .link
+                .as_ref()
+                .is_some_and(|l| l.connected && l.engine.as_ref().is_some_and(|e| e.is_ready()));
+        let small = ready
+            && self
+                .pipe
+                .as_mut()
+                .and_then(|p| p.rx.peek_len())
+                .is_some_and(|len| len <= INLINE_WRITE_MAX);
         if !small {
-            return false;
+            return None;
         }
         let mut wrote = false;
         loop {
             match self.write_some() {
                 Ok(true) => wrote = true,
-                Ok(false) => break,
+                Ok(false) => return Some(wrote),
                 Err(end) => {
                     self.pending_end = Some(end);
-                    self.notifier.notify();
-                    return wrote;
+                    return Some(wrote);
                 }
             }
         }
-        // A short write left the rest for the I/O thread, which gets the writable edge.
-        wrote
     }
 
     /// Reads and decodes on the caller's thread while the stream has data.
