@@ -102,17 +102,10 @@ impl Writer {
         false
     }
 
-    /// How many more messages fit under the high-water mark now (`usize::MAX` without
-    /// one); 0 when [`has_room`](Writer::has_room) would say false.
-    pub fn room(&mut self) -> usize {
-        let hwm = self.q.hwm;
-        if hwm == 0 {
-            return usize::MAX;
-        }
-        if !self.has_room() {
-            return 0;
-        }
-        hwm.saturating_sub(self.written - self.consumed_seen).max(1) as usize
+    /// The high-water mark (0: none) and the messages written but not yet known to
+    /// be consumed, as of the last [`has_room`](Writer::has_room).
+    pub fn hwm_and_in_flight(&self) -> (u64, u64) {
+        (self.q.hwm, self.written - self.consumed_seen)
     }
 
     /// Makes `msg` visible to the reader at once. Does not check the high-water mark (call

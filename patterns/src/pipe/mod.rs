@@ -82,7 +82,14 @@ impl Writer {
     /// one). 0 means the same as [`has_room`](Writer::has_room) returning false.
     #[inline]
     pub fn room(&mut self) -> usize {
-        dispatch!(self, WriterKind, w => w.room())
+        if !self.has_room() {
+            return 0;
+        }
+        let (hwm, in_flight) = dispatch!(self, WriterKind, w => w.hwm_and_in_flight());
+        if hwm == 0 {
+            return usize::MAX;
+        }
+        hwm.saturating_sub(in_flight).max(1) as usize
     }
 
     /// Makes `msg` visible to the reader at once. Does not check the high-water mark (call

@@ -35,6 +35,31 @@ fn is_subscription(msg: &Msg) -> bool {
     msg.len() == 1 && matches!(msg.first().first(), Some(0 | 1))
 }
 
+/// Adds a received frame to the message being assembled (and to the running average
+/// of frame sizes); returns the message once its last frame has come.
+#[inline]
+fn assemble(
+    assembling: &mut Option<Msg>,
+    average_frame: &mut usize,
+    data: Bytes,
+    more: bool,
+) -> Option<Msg> {
+    *average_frame = (*average_frame * 7 + data.len()) / 8;
+    let msg = match assembling.take() {
+        None => Msg::single(data),
+        Some(mut m) => {
+            m.push(data);
+            m
+        }
+    };
+    if more {
+        *assembling = Some(msg);
+        None
+    } else {
+        Some(msg)
+    }
+}
+
 /// A live stream and the protocol state on it.
 pub(super) struct Link {
     /// A large frame written straight from its buffer: its header and body, after
@@ -195,17 +220,7 @@ impl Conn {
                 let (assembling, average) = (&mut link.assembling, &mut link.average_frame);
                 let tx = &mut pipe.tx;
                 let decoded = engine.decode_data_frames(&mut link.input, room, |data, more| {
-                    *average = (*average * 7 + data.len()) / 8;
-                    let msg = match assembling.take() {
-                        None => Msg::single(data),
-                        Some(mut m) => {
-                            m.push(data);
-                            m
-                        }
-                    };
-                    if more {
-                        *assembling = Some(msg);
-                    } else {
+                    if let Some(msg) = assemble(assembling, average, data, more) {
                         tx.stage(msg);
                     }
                 });
@@ -238,17 +253,8 @@ impl Conn {
             progress = true;
             match event {
                 Event::Frame { data, more } => {
-                    link.average_frame = (link.average_frame * 7 + data.len()) / 8;
-                    let msg = match link.assembling.take() {
-                        None => Msg::single(data),
-                        Some(mut m) => {
-                            m.push(data);
-                            m
-                        }
-                    };
-                    if more {
-                        link.assembling = Some(msg);
-                    } else if let Some(pipe) = &mut self.pipe {
+                    let whole = assemble(&mut link.assembling, &mut link.average_frame, data, more);
+                    if let (Some(msg), Some(pipe)) = (whole, &mut self.pipe) {
                         pipe.tx.stage(msg);
                         staged = true;
                     }
