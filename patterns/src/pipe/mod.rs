@@ -16,6 +16,7 @@
 
 mod direct;
 mod locked;
+mod spsc;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
