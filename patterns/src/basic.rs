@@ -4,7 +4,7 @@ use bytes::Bytes;
 
 use crate::msg::Msg;
 use crate::pattern::{Pattern, PatternOption, RecvErrorKind, SendErrorKind, SendFailure};
-use crate::pipe::{PipeEnd, PipeId};
+use crate::pipe::{PipeEnd, PipeId, Probe};
 use crate::pipe_set::PipeSet;
 
 fn drop_pipe(_: PipeEnd) {}
@@ -86,6 +86,9 @@ macro_rules! lbfq_pattern {
             }
             fn pull_inline(&mut self) -> bool {
                 self.0.pipes.pull_inline()
+            }
+            fn probe_inline(&mut self) -> Probe {
+                self.0.pipes.probe_inline()
             }
             fn push_inline(&mut self) -> bool {
                 self.0.pipes.push_inline()
@@ -181,6 +184,9 @@ impl Pattern for Pair {
     }
     fn pull_inline(&mut self) -> bool {
         self.0.pipes.pull_inline()
+    }
+    fn probe_inline(&mut self) -> Probe {
+        self.0.pipes.probe_inline()
     }
     fn push_inline(&mut self) -> bool {
         self.0.pipes.push_inline()

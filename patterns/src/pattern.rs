@@ -9,7 +9,7 @@
 use bytes::Bytes;
 
 use crate::msg::Msg;
-use crate::pipe::{PipeEnd, PipeId};
+use crate::pipe::{PipeEnd, PipeId, Probe};
 
 /// Why a message could not be sent (the message itself travels in [`SendFailure`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,6 +114,14 @@ pub trait Pattern: Send {
     /// Lets transports read from the wire on this thread before the socket waits (see
     /// [`Driver`](crate::pipe::Driver)); true if messages may have arrived.
     fn pull_inline(&mut self) -> bool;
+
+    /// Lets transports look for a reply that already arrived while the socket spins
+    /// before sleeping (see [`Driver::probe`](crate::pipe::Driver::probe)). The
+    /// default has nothing to probe: socket types that never wait for an answer to
+    /// what they sent don't need to.
+    fn probe_inline(&mut self) -> Probe {
+        Probe::NotAwaiting
+    }
 
     /// Hands input left to this thread back to the I/O threads when a receive ends.
     fn hand_back(&mut self);

@@ -8,7 +8,10 @@
 use std::collections::HashMap;
 
 use crate::msg::Msg;
-use crate::pipe::{PipeEnd, PipeId, Pop};
+use crate::pipe::{PipeEnd, PipeId, Pop, Probe};
+
+/// The most peers a waiting socket probes for replies (see [`PipeSet::probe_inline`]).
+pub const PROBE_MAX_PIPES: usize = 4;
 
 /// Pipes of one socket.
 #[derive(Default)]
@@ -134,6 +137,23 @@ impl PipeSet {
             }
         }
         any
+    }
+
+    /// Asks every pipe's driver to look for a reply that has already arrived (see
+    /// [`Driver::probe`]); true if any may have produced messages. Sockets with more
+    /// than [`PROBE_MAX_PIPES`] peers don't probe: one round would cost a system call
+    /// per peer.
+    pub fn probe_inline(&mut self) -> Probe {
+        if self.pipes.len() > PROBE_MAX_PIPES {
+            return Probe::NotAwaiting;
+        }
+        let mut found = Probe::NotAwaiting;
+        for pipe in &self.pipes {
+            if let Some(driver) = &pipe.driver {
+                found = found.or(driver.probe());
+            }
+        }
+        found
     }
 
     /// Asks every pipe's driver to write its queued messages now; true if any wrote.

@@ -10,7 +10,7 @@ use bytes::Bytes;
 
 use crate::msg::Msg;
 use crate::pattern::{Pattern, PatternOption, RecvErrorKind, SendErrorKind, SendFailure};
-use crate::pipe::{PipeEnd, PipeId};
+use crate::pipe::{PipeEnd, PipeId, Probe};
 use crate::pipe_set::PipeSet;
 
 fn drop_pipe(_: PipeEnd) {}
@@ -132,6 +132,9 @@ impl Pattern for Req {
     fn pull_inline(&mut self) -> bool {
         self.pipes.pull_inline()
     }
+    fn probe_inline(&mut self) -> Probe {
+        self.pipes.probe_inline()
+    }
     fn push_inline(&mut self) -> bool {
         self.pipes.push_inline()
     }
@@ -211,6 +214,9 @@ impl Pattern for Rep {
     }
     fn pull_inline(&mut self) -> bool {
         self.pipes.pull_inline()
+    }
+    fn probe_inline(&mut self) -> Probe {
+        self.pipes.probe_inline()
     }
     fn can_recv(&mut self) -> bool {
         self.replying_to.is_none() && self.pipes.any_readable()

@@ -11,7 +11,7 @@ use bytes::Bytes;
 
 use crate::msg::Msg;
 use crate::pattern::{Pattern, PatternOption, RecvErrorKind, SendErrorKind, SendFailure};
-use crate::pipe::{PipeEnd, PipeId};
+use crate::pipe::{PipeEnd, PipeId, Probe};
 use crate::pipe_set::PipeSet;
 
 /// ROUTER socket core.
@@ -181,6 +181,9 @@ impl Pattern for Router {
     }
     fn pull_inline(&mut self) -> bool {
         self.pipes.pull_inline()
+    }
+    fn probe_inline(&mut self) -> Probe {
+        self.pipes.probe_inline()
     }
     fn can_recv(&mut self) -> bool {
         self.pipes.any_readable()

@@ -71,6 +71,20 @@ impl Stream {
         Ok(n)
     }
 
+    /// True if a read would not block now: input, end of stream or an error is waiting.
+    /// Asks the kernel without waiting (`poll` with a zero timeout).
+    pub fn poll_readable(&self) -> bool {
+        let mut fd = libc::pollfd {
+            fd: self.raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: `fd` is one valid pollfd and the count says so; poll(2) only writes
+        // its `revents`.
+        let ready = unsafe { libc::poll(&mut fd, 1, 0) };
+        ready > 0 && fd.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0
+    }
+
     /// The file descriptor (monitor events report it, as libzmq's do).
     pub fn raw_fd(&self) -> RawFd {
         match self {

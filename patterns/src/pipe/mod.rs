@@ -192,6 +192,38 @@ pub trait Driver: Send + Sync {
     fn push(&self) -> bool {
         false
     }
+
+    /// The socket is waiting: if it wrote to this connection and awaits the answer,
+    /// reads the answer now in case it has already arrived, without waiting for
+    /// readiness to be reported. Called over and over while the socket spins, so it
+    /// must cost next to nothing when there is nothing to read. The default has
+    /// nothing to probe.
+    fn probe(&self) -> Probe {
+        Probe::NotAwaiting
+    }
+}
+
+/// What a [`Driver::probe`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Probe {
+    /// Input was read: messages may have been added to the pipe.
+    Arrived,
+    /// A reply is awaited but has not come yet.
+    Awaiting,
+    /// No reply is awaited here (nothing was written since the peer last spoke), or
+    /// the connection can't be read from this thread now.
+    NotAwaiting,
+}
+
+impl Probe {
+    /// The outcome of probing several drivers: the most hopeful of the two.
+    pub fn or(self, other: Probe) -> Probe {
+        match (self, other) {
+            (Probe::Arrived, _) | (_, Probe::Arrived) => Probe::Arrived,
+            (Probe::Awaiting, _) | (_, Probe::Awaiting) => Probe::Awaiting,
+            _ => Probe::NotAwaiting,
+        }
+    }
 }
 
 /// One side's view of a two-way pipe to a peer.

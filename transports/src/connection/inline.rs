@@ -7,7 +7,15 @@
 //!   sending thread instead of waking the I/O thread to do it;
 //! * **reading a small-message stream while the application waits in `recv`**
 //!   ([`InlineDriver`], [`Conn::leave_reading_to_socket`]): the waiting thread reads and
-//!   decodes whole batches itself instead of being handed them.
+//!   decodes whole batches itself instead of being handed them;
+//! * **taking a reply off the wire** ([`InlineDriver`]'s `probe`): a thread that wrote a
+//!   request (or a reply) and now waits for the answer looks for it on the socket
+//!   itself while it spins, so a quick answer involves no other thread at all.
+//!
+//! Together the last two make a request-reply round trip over tcp or ipc cost no
+//! thread wake-up when the peer answers within the spin: the request is written by
+//! the requester, read and answered by the replier's thread, and the reply read by
+//! the requester, each on the thread that wants it done.
 //!
 //! Both only ever `try_lock` the connection, and hand readiness they can't act on back
 //! to the I/O thread through [`Shared`]'s `missed` bits, so neither side can stall the
@@ -17,9 +25,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Instant;
 
-use ferrozmq_patterns::pipe::Driver;
+use ferrozmq_patterns::pipe::{Driver, Probe};
 use ferrozmq_patterns::Wake;
 use ferrozmq_reactor::Notifier;
+use parking_lot::MutexGuard;
 
 use super::{
     Conn, Shared, INLINE_READS, MISSED_HUP, MISSED_READABLE, MISSED_WAKE, MISSED_WRITABLE,
@@ -30,10 +39,17 @@ use super::{
 ///
 /// A message queued on an idle connection is written right away on the sending thread
 /// (one `write` instead of a wake-up of the I/O thread, which then writes): this takes
-/// a thread hand-off off every request-reply round trip. Only one such inline write
-/// is allowed per [`INLINE_WRITE_GAP`]; messages that follow faster than that go
-/// through the I/O thread, which batches them into large writes. Everything else
-/// (credit after a full inbound queue, closure) is the I/O thread's job.
+/// a thread hand-off off every request-reply round trip. Two kinds of message qualify:
+/// * an answer, the first message after the peer has spoken, whatever its size and
+///   however soon it follows the last inline write: a conversation alternates, so
+///   there is nothing to batch it with;
+/// * any other message up to [`INLINE_WRITE_MAX`], at most one per
+///   [`INLINE_WRITE_GAP`]: messages that follow faster than that go through the I/O
+///   thread, which batches them into large writes, and so do large ones, whose copy
+///   into the kernel is better overlapped with the application queueing the next.
+///
+/// Everything else (credit after a full inbound queue, closure) is the I/O thread's
+/// job.
 pub(crate) struct SessionWake {
     notifier: Notifier,
     pub(super) conn: OnceLock<Weak<Shared>>,
@@ -65,12 +81,15 @@ impl SessionWake {
         };
         let now = clock_nanos();
         let last = self.last_inline.load(Ordering::Relaxed);
-        if now.saturating_sub(last) < INLINE_WRITE_GAP.as_nanos() as u64 {
-            return false;
-        }
+        let gap_passed = now.saturating_sub(last) >= INLINE_WRITE_GAP.as_nanos() as u64;
         let Some(mut conn) = shared.conn.try_lock() else {
             return false;
         };
+        if !gap_passed && !conn.peer_spoke {
+            // The caller wakes the I/O thread, which also takes over whatever
+            // readiness was deferred to us while we held the lock.
+            return false;
+        }
         self.last_inline.store(now, Ordering::Relaxed);
         let done = conn.push_inline();
         drop(conn);
@@ -132,18 +151,10 @@ impl Driver for InlineDriver {
         let Some(shared) = self.0.upgrade() else {
             return false;
         };
-        let Some(mut conn) = shared.conn.try_lock() else {
+        let Some(conn) = shared.conn.try_lock() else {
             return false;
         };
-        // Readiness the reactor could not deliver while we held the lock: reading
-        // flags are ours to use here; anything else needs the reactor.
-        let taken = shared
-            .missed
-            .fetch_and(!(MISSED_READABLE | MISSED_HUP), Ordering::SeqCst);
-        conn.apply_missed(taken & (MISSED_READABLE | MISSED_HUP));
-        let produced = conn.pull_inline();
-        let notifier = conn.notifier.clone();
-        drop(conn);
+        let produced = read_here(&shared, conn);
         // If we produced messages the caller comes back for more once it has consumed
         // them, and picks up new read readiness itself; only other readiness needs the
         // I/O thread then. If we produced nothing the caller is about to sleep: hand
@@ -153,9 +164,47 @@ impl Driver for InlineDriver {
         } else {
             u8::MAX
         };
-        shared.after_unlock(&notifier, relevant);
+        shared.after_unlock(&shared.notifier, relevant);
         produced
     }
+
+    fn probe(&self) -> Probe {
+        let Some(shared) = self.0.upgrade() else {
+            return Probe::NotAwaiting;
+        };
+        let Some(mut conn) = shared.conn.try_lock() else {
+            // The I/O thread is at work here; it wakes us if it reads the answer.
+            return Probe::Awaiting;
+        };
+        let found = if !conn.awaiting_reply {
+            drop(conn);
+            Probe::NotAwaiting
+        } else if !conn.answer_readable() {
+            drop(conn);
+            Probe::Awaiting
+        } else if read_here(&shared, conn) {
+            Probe::Arrived
+        } else {
+            // Part of a large answer: the rest is on its way.
+            Probe::Awaiting
+        };
+        // Read readiness delegated meanwhile is ours: the signal it raised brings this
+        // thread back to `pull`. Anything else needs the I/O thread.
+        shared.after_unlock(&shared.notifier, MISSED_WRITABLE | MISSED_WAKE);
+        found
+    }
+}
+
+/// Reads and decodes on the socket's thread, with the lock taken. True if messages
+/// were added to the pipe.
+fn read_here(shared: &Shared, mut conn: MutexGuard<'_, Conn>) -> bool {
+    // Readiness the reactor could not deliver while we held the lock: reading flags
+    // are ours to use here; anything else needs the reactor.
+    let taken = shared
+        .missed
+        .fetch_and(!(MISSED_READABLE | MISSED_HUP), Ordering::SeqCst);
+    conn.apply_missed(taken & (MISSED_READABLE | MISSED_HUP));
+    conn.pull_inline()
 }
 
 impl Conn {
@@ -165,10 +214,14 @@ impl Conn {
         if self.link.as_ref().is_some_and(|l| l.stalled) {
             return false;
         }
-        self.write_small_here().is_some()
-            && self.pending_end.is_none()
-            && !self.socket_gone
-            && self.output_flushed()
+        let answer = self.peer_spoke;
+        let max = if answer { usize::MAX } else { INLINE_WRITE_MAX };
+        let wrote = self.write_here(max);
+        if wrote == Some(true) {
+            self.peer_spoke = false;
+            self.awaiting_reply = true;
+        }
+        wrote.is_some() && self.pending_end.is_none() && !self.socket_gone && self.output_flushed()
     }
 
     /// Writes queued messages on a sending thread that would otherwise wait for room.
@@ -179,7 +232,7 @@ impl Conn {
             return false;
         }
         let failed_before = self.pending_end.is_some();
-        let wrote = self.write_small_here().unwrap_or(false);
+        let wrote = self.write_here(INLINE_WRITE_MAX).unwrap_or(false);
         if !failed_before && self.pending_end.is_some() {
             self.notifier.notify();
         }
@@ -187,12 +240,12 @@ impl Conn {
     }
 
     /// The writing both of the above do: encodes and writes queued messages while the
-    /// next one is small. `None` if this thread should leave it to the I/O thread (the
-    /// link is not up, or the next message is large: copying and writing it here would
-    /// stop the application from queueing the one after, and the I/O thread takes less
-    /// time to wake than that); else whether anything was written. A link failure is
-    /// left in `pending_end`.
-    fn write_small_here(&mut self) -> Option<bool> {
+    /// next one is at most `max` bytes. `None` if this thread should leave it to the
+    /// I/O thread (the link is not up, or the next message is larger: copying and
+    /// writing it here would stop the application from queueing the one after, and the
+    /// I/O thread takes less time to wake than that); else whether anything was
+    /// written. A link failure is left in `pending_end`.
+    fn write_here(&mut self, max: usize) -> Option<bool> {
         let ready = self.pending_end.is_none()
             && !self.socket_gone
             && self.pipe.is_some()
@@ -205,7 +258,7 @@ impl Conn {
                 .pipe
                 .as_mut()
                 .and_then(|p| p.rx.peek_len())
-                .is_some_and(|len| len <= INLINE_WRITE_MAX);
+                .is_some_and(|len| len <= max);
         if !small {
             return None;
         }
@@ -265,6 +318,25 @@ impl Conn {
             self.notifier.notify();
         }
         produced
+    }
+
+    /// True if the answer the socket's thread waits for may be readable now: the link is
+    /// up and the kernel has input for it (asked with `poll`, which unlike a read does
+    /// not take the socket's lock, so probing does not slow the peer's delivery).
+    fn answer_readable(&mut self) -> bool {
+        if self.pending_end.is_some() || self.pipe.is_none() {
+            return false;
+        }
+        let Some(link) = self.link.as_mut() else {
+            return false;
+        };
+        if !link.connected || link.eof || !link.engine.as_ref().is_some_and(|e| e.is_ready()) {
+            return false;
+        }
+        if !link.readable {
+            link.readable = link.stream.poll_readable();
+        }
+        link.readable
     }
 
     /// If the socket's thread is waiting in a receive, leaves the stream's input for it

@@ -268,6 +268,8 @@ impl Conn {
         }
         if staged {
             self.flush_inbound();
+            self.peer_spoke = true;
+            self.awaiting_reply = false;
         }
         if self
             .link
@@ -373,10 +375,21 @@ impl Conn {
             if let Some(pipe) = &mut self.pipe {
                 while engine.output().len() < WRITE_BATCH {
                     match pipe.rx.pop() {
-                        Pop::Msg(msg) if msg.len() == 1 && msg.first().len() >= ZERO_COPY_MIN => {
-                            // A large body is written from its own buffer, after the
-                            // header, instead of being copied into the output.
-                            let body = msg.into_frames().next().expect("one frame");
+                        Pop::Msg(msg)
+                            if msg
+                                .frames()
+                                .last()
+                                .is_some_and(|f| f.len() >= ZERO_COPY_MIN) =>
+                        {
+                            // A large last frame (a body, after any envelope) is written
+                            // from its own buffer, after its header, instead of being
+                            // copied into the output.
+                            let before_last = msg.len() - 1;
+                            let mut frames = msg.into_frames();
+                            for frame in frames.by_ref().take(before_last) {
+                                engine.send_frame(&frame, true);
+                            }
+                            let body = frames.next().expect("the last frame");
                             let mut header = [0u8; MAX_HEADER_LEN];
                             let n = encode_frame_header(&mut header, body.len(), false);
                             link.big_header = Bytes::copy_from_slice(&header[..n]);
@@ -476,6 +489,14 @@ impl Conn {
             Err(e) if e.kind() == ErrorKind::Interrupted => Ok(true),
             Err(e) => Err(LinkEnd::Io(e)),
         }
+    }
+
+    /// True when nothing waits to be written: all encoded output went out and the
+    /// socket's outbound queue is empty.
+    pub(super) fn nothing_to_write(&mut self) -> bool {
+        self.pending_end.is_none()
+            && self.output_flushed()
+            && self.pipe.as_mut().is_none_or(|p| p.rx.peek_len().is_none())
     }
 
     /// True when everything encoded so far has been written.

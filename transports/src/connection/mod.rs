@@ -132,10 +132,31 @@ impl Shared {
 
     /// Called by the socket thread after it released the lock: hands readiness of the
     /// `relevant` kinds that arrived meanwhile to the reactor.
+    ///
+    /// Writability alone is recorded here instead when nothing waits to be written: on
+    /// TCP it comes with every acknowledgement the peer's answers carry, and waking
+    /// the I/O thread only to set a flag would cost a thread wake-up per message.
     fn after_unlock(&self, notifier: &Notifier, relevant: u8) {
-        fence(Ordering::SeqCst);
-        if self.missed.load(Ordering::SeqCst) & relevant != 0 {
+        loop {
+            fence(Ordering::SeqCst);
+            let missed = self.missed.load(Ordering::SeqCst) & relevant;
+            if missed == 0 {
+                return;
+            }
+            if missed == MISSED_WRITABLE {
+                if let Some(mut conn) = self.conn.try_lock() {
+                    let taken = self.missed.fetch_and(!MISSED_WRITABLE, Ordering::SeqCst);
+                    conn.apply_missed(taken & MISSED_WRITABLE);
+                    let idle = conn.nothing_to_write();
+                    drop(conn);
+                    if idle {
+                        // Look again: readiness may have come while we held the lock.
+                        continue;
+                    }
+                }
+            }
             notifier.notify();
+            return;
         }
     }
 }
@@ -178,6 +199,13 @@ pub(crate) struct Conn {
     ttl_timer: Option<TimerId>,
     /// Bytes received when the TTL started.
     bytes_at_ttl: u64,
+    /// A message came from the peer since the socket's thread last wrote here: what
+    /// the socket sends next is likely its answer, worth writing at once whatever its
+    /// size (see [`SessionWake`]).
+    peer_spoke: bool,
+    /// The socket's thread wrote here since the peer last spoke: while it waits, it may
+    /// look for the answer on the wire itself (see [`InlineDriver`]).
+    awaiting_reply: bool,
 }
 
 impl Connection {
@@ -247,6 +275,8 @@ impl Connection {
                 bytes_at_ping: 0,
                 ttl_timer: None,
                 bytes_at_ttl: 0,
+                peer_spoke: false,
+                awaiting_reply: false,
             }),
         }))
     }
