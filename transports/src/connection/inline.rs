@@ -92,6 +92,9 @@ impl SessionWake {
         }
         self.last_inline.store(now, Ordering::Relaxed);
         let done = conn.push_inline();
+        if conn.awaiting_reply {
+            shared.maybe_awaiting.store(true, Ordering::Relaxed);
+        }
         drop(conn);
         shared.after_unlock(&self.notifier, u8::MAX);
         done
@@ -172,11 +175,16 @@ impl Driver for InlineDriver {
         let Some(shared) = self.0.upgrade() else {
             return Probe::NotAwaiting;
         };
+        // Most sockets never wait for an answer here: tell them without locking.
+        if !shared.maybe_awaiting.load(Ordering::Relaxed) {
+            return Probe::NotAwaiting;
+        }
         let Some(mut conn) = shared.conn.try_lock() else {
             // The I/O thread is at work here; it wakes us if it reads the answer.
             return Probe::Awaiting;
         };
         let found = if !conn.awaiting_reply {
+            shared.maybe_awaiting.store(false, Ordering::Relaxed);
             drop(conn);
             Probe::NotAwaiting
         } else if !conn.answer_readable() {

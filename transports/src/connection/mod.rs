@@ -104,6 +104,9 @@ struct Shared {
     /// Input was left to the socket's thread while this thread held the lock: that
     /// thread's `try_lock` may have failed, so wake it again once the lock is free.
     rewake_socket: AtomicBool,
+    /// Set with `Conn::awaiting_reply`, cleared lazily by the next probe that finds it
+    /// stale: lets a probe skip the lock on connections that await nothing.
+    maybe_awaiting: AtomicBool,
     inbox: Arc<Inbox>,
     notifier: Notifier,
 }
@@ -251,6 +254,7 @@ impl Connection {
             missed: AtomicU8::new(0),
             delegate: AtomicBool::new(false),
             rewake_socket: AtomicBool::new(false),
+            maybe_awaiting: AtomicBool::new(false),
             inbox: socket.inbox.clone(),
             notifier: notifier.clone(),
             conn: Mutex::new(Conn {
