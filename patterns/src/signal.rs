@@ -94,8 +94,9 @@ impl Signal {
     ///
     /// This is how a socket waiting for a reply finds it on the wire itself: the
     /// reply then costs no thread wake-up at all, neither of an I/O thread nor of this
-    /// one (on this machine kind each costs tens of microseconds). The spin yields as
-    /// usual: if the peer's thread shares this CPU, it must get to answer.
+    /// one (on this machine kind each costs tens of microseconds). After its first
+    /// stretch the spin yields as usual: if the peer's thread shares this CPU, it must
+    /// get to answer.
     pub fn wait_until_probing(
         &self,
         deadline: Option<Instant>,
@@ -112,19 +113,25 @@ impl Signal {
         let mut spin_end = start + SPIN.max(probe_for);
         let probe_end = start + probe_for;
         let mut probing = !probe_for.is_zero();
+        // While probing, the first SPIN goes without yielding: a small answer comes
+        // within it on this machine kind, and a yield in between can hand the CPU to
+        // another thread for long enough to miss it. Later rounds yield, so that a peer
+        // sharing this CPU, or the kernel's work on a large message, can run.
+        let mut eager = true;
         let mut rounds = 0u32;
         loop {
             if self.pending.load(Ordering::Relaxed) && self.take() {
                 return true;
             }
             rounds += 1;
-            if rounds < 64 {
+            if rounds < 64 || (probing && eager) {
                 std::hint::spin_loop();
             } else {
                 std::thread::yield_now();
             }
             if rounds.is_multiple_of(16) {
                 let now = Instant::now();
+                eager = now < start + SPIN;
                 if probing {
                     match probe() {
                         Probe::Arrived => return true,

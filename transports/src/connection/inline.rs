@@ -234,7 +234,7 @@ impl Conn {
 
     /// Writes queued messages on a sending thread that would otherwise wait for room.
     /// True if anything was written. A short write leaves the rest to the I/O thread,
-    /// which gets the writable edge; a failure is handed to it at once.
+    /// which watches for room; a failure is handed to it at once.
     pub(super) fn push_while_blocked(&mut self) -> bool {
         if self.link.as_ref().is_some_and(|l| !l.writable) {
             return false;
@@ -274,13 +274,23 @@ impl Conn {
         loop {
             match self.write_some() {
                 Ok(true) => wrote = true,
-                Ok(false) => return Some(wrote),
+                Ok(false) => break,
                 Err(end) => {
                     self.pending_end = Some(end);
-                    return Some(wrote);
+                    break;
                 }
             }
         }
+        if self
+            .link
+            .as_ref()
+            .is_some_and(|l| !l.writable && !l.write_interest)
+        {
+            // Blocked, and the poll is not watching for room (see
+            // `update_write_interest`): the I/O thread must ask for it.
+            self.notifier.notify();
+        }
+        Some(wrote)
     }
 
     /// Reads and decodes on the caller's thread while the stream has data.

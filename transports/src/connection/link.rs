@@ -21,6 +21,8 @@ use ferrozmq_engine::{
 use ferrozmq_patterns::pipe::Pop;
 use ferrozmq_patterns::{pipe_pair, Msg, Side};
 
+use ferrozmq_reactor::{mio, Cx};
+
 use super::{Conn, InlineDriver, SessionWake, MAX_READ, READ_CHUNK, WRITE_BATCH};
 
 /// Frames at least this large are written from their own buffer (a vectored write)
@@ -87,6 +89,9 @@ pub(super) struct Link {
     /// Bytes received so far (heartbeats: has the peer said anything lately?).
     pub(super) bytes_in: u64,
     pub(super) writable: bool,
+    /// The poll reports writability for this stream. Only asked for while a write is
+    /// blocked (see [`Conn::update_write_interest`]).
+    pub(super) write_interest: bool,
     pub(super) assembling: Option<Msg>,
     pub(super) peer: String,
 }
@@ -138,6 +143,7 @@ impl Link {
             average_frame: 0,
             bytes_in: 0,
             writable: true,
+            write_interest: true,
             assembling: None,
             peer,
         }
@@ -489,6 +495,33 @@ impl Conn {
             Err(e) if e.kind() == ErrorKind::Interrupted => Ok(true),
             Err(e) => Err(LinkEnd::Io(e)),
         }
+    }
+
+    /// Asks the poll for writability only while a write is blocked, as libzmq does.
+    ///
+    /// Registered for it all the time, the stream reported writability on every
+    /// acknowledgement (on ipc, every time the peer read), waking the I/O thread once
+    /// per message for nothing. Re-arming reports a stream that became writable
+    /// meanwhile, so no edge is lost. Until connected the stream keeps both: the
+    /// connect completes with writability.
+    pub(super) fn update_write_interest(&mut self, cx: &mut Cx<'_>) -> Result<(), LinkEnd> {
+        let Some(link) = self.link.as_mut().filter(|l| l.connected) else {
+            return Ok(());
+        };
+        let wanted = !link.writable;
+        if wanted == link.write_interest {
+            return Ok(());
+        }
+        let interest = if wanted {
+            mio::Interest::READABLE | mio::Interest::WRITABLE
+        } else {
+            mio::Interest::READABLE
+        };
+        cx.registry()
+            .reregister(&mut link.stream, cx.token(), interest)
+            .map_err(LinkEnd::Io)?;
+        link.write_interest = wanted;
+        Ok(())
     }
 
     /// True when nothing waits to be written: all encoded output went out and the

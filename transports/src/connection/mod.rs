@@ -471,6 +471,7 @@ impl Conn {
                 break;
             }
         }
+        self.update_write_interest(cx)?;
         // After end of stream, everything that could be decoded has been; a partial frame
         // left over was truncated by the peer. Wait only while the socket's queue is full.
         if self.link.as_ref().is_some_and(|l| l.eof && l.starved) {
