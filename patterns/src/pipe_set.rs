@@ -11,7 +11,7 @@ use crate::msg::Msg;
 use crate::pipe::{PipeEnd, PipeId, Pop, Probe};
 
 /// The most peers a waiting socket probes for replies (see [`PipeSet::probe_inline`]).
-pub const PROBE_MAX_PIPES: usize = 4;
+const PROBE_MAX_PIPES: usize = 4;
 
 /// Pipes of one socket.
 #[derive(Default)]
@@ -140,8 +140,9 @@ impl PipeSet {
     }
 
     /// Asks every pipe's driver to look for a reply that has already arrived (see
-    /// [`Driver::probe`]); true if any may have produced messages. Sockets with more
-    /// than [`PROBE_MAX_PIPES`] peers don't probe: one round would cost a system call
+    /// [`Driver::probe`](crate::pipe::Driver::probe)), and sums up what they found
+    /// (see [`Probe::or`]). Sockets with more
+    /// than `PROBE_MAX_PIPES` (4) peers don't probe: one round would cost a system call
     /// per peer.
     pub fn probe_inline(&mut self) -> Probe {
         if self.pipes.len() > PROBE_MAX_PIPES {

@@ -228,6 +228,7 @@ impl Conn {
         if wrote == Some(true) {
             self.peer_spoke = false;
             self.awaiting_reply = true;
+            self.conversing = answer;
         }
         wrote.is_some() && self.pending_end.is_none() && !self.socket_gone && self.output_flushed()
     }

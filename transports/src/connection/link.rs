@@ -497,18 +497,21 @@ impl Conn {
         }
     }
 
-    /// Asks the poll for writability only while a write is blocked, as libzmq does.
+    /// On a connection that carries a conversation, asks the poll for writability only
+    /// while a write is blocked.
     ///
-    /// Registered for it all the time, the stream reported writability on every
-    /// acknowledgement (on ipc, every time the peer read), waking the I/O thread once
-    /// per message for nothing. Re-arming reports a stream that became writable
-    /// meanwhile, so no edge is lost. Until connected the stream keeps both: the
-    /// connect completes with writability.
+    /// Registered for it all the time, an ipc stream reports writability every time
+    /// the peer reads, which in a request-reply exchange woke the I/O thread once per
+    /// message for nothing (ipc latency 15.7 → 5.7 µs at 64 B without it). Streams
+    /// keep it: their writes block often, and toggling the registration each time cost
+    /// more than the wake-ups (ipc throughput at 64 KiB fell from 72k to 28k msg/s).
+    /// Re-arming reports a stream that became writable meanwhile, so no edge is lost.
+    /// Until connected the stream keeps both: the connect completes with writability.
     pub(super) fn update_write_interest(&mut self, cx: &mut Cx<'_>) -> Result<(), LinkEnd> {
         let Some(link) = self.link.as_mut().filter(|l| l.connected) else {
             return Ok(());
         };
-        let wanted = !link.writable;
+        let wanted = !link.writable || !self.conversing;
         if wanted == link.write_interest {
             return Ok(());
         }

@@ -136,9 +136,9 @@ impl Shared {
     /// Called by the socket thread after it released the lock: hands readiness of the
     /// `relevant` kinds that arrived meanwhile to the reactor.
     ///
-    /// Writability alone is recorded here instead when nothing waits to be written: on
-    /// TCP it comes with every acknowledgement the peer's answers carry, and waking
-    /// the I/O thread only to set a flag would cost a thread wake-up per message.
+    /// Writability alone is recorded here instead when nothing waits to be written:
+    /// waking the I/O thread only to set a flag would cost a thread wake-up, and the
+    /// peer's answers can carry it once per message.
     fn after_unlock(&self, notifier: &Notifier, relevant: u8) {
         loop {
             fence(Ordering::SeqCst);
@@ -209,6 +209,10 @@ pub(crate) struct Conn {
     /// The socket's thread wrote here since the peer last spoke: while it waits, it may
     /// look for the answer on the wire itself (see [`InlineDriver`]).
     awaiting_reply: bool,
+    /// The last message written was an answer written by the socket's thread: the
+    /// connection carries a conversation, whose writes hardly ever block, so the poll
+    /// need not watch it for writability (see [`Conn::update_write_interest`]).
+    conversing: bool,
 }
 
 impl Connection {
@@ -281,6 +285,7 @@ impl Connection {
                 bytes_at_ttl: 0,
                 peer_spoke: false,
                 awaiting_reply: false,
+                conversing: false,
             }),
         }))
     }
@@ -461,7 +466,11 @@ impl Conn {
                 progress |= self.read_some(&mut reads)?;
                 progress |= self.decode_input()?;
             }
-            progress |= self.write_some()?;
+            if self.write_some()? {
+                // The I/O thread writes: a stream, not a conversation.
+                self.conversing = false;
+                progress = true;
+            }
             if !progress {
                 break;
             }
