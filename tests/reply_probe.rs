@@ -43,7 +43,7 @@ use std::time::{Duration, Instant};
 use ferrozmq::{Context, Error, EventKind, EventMask, Message, Socket, SocketType};
 
 use common::zmtp::{command_frame, data_frame, handshake, read_frame};
-use common::{ms, socket, unique, wait_event, TIMEOUT};
+use common::{mix, ms, pattern_bytes, socket, unique, wait_event, TIMEOUT};
 
 const KIB: usize = 1024;
 
@@ -79,25 +79,10 @@ const REQUEST: u64 = 1;
 const REPLY: u64 = 2;
 const FRAME: u64 = 100;
 
-/// splitmix64: a well-mixed number for each (n, salt).
-fn mix(n: u64, salt: u64) -> u64 {
-    let mut z = n
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .wrapping_add(salt.wrapping_mul(0xD1B5_4A32_D192_ED03))
-        .wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// The fixed pseudo-random bytes every frame is a window of.
 fn pattern() -> &'static [u8] {
     static PATTERN: OnceLock<Vec<u8>> = OnceLock::new();
-    PATTERN.get_or_init(|| {
-        (0..(MAX_LEN + OFFSETS) as u64 / 8 + 1)
-            .flat_map(|i| mix(i, 0xfeed).to_le_bytes())
-            .collect()
-    })
+    PATTERN.get_or_init(|| pattern_bytes(MAX_LEN + OFFSETS, 0xfeed))
 }
 
 /// The `len` bytes a frame of round `round` with salt `salt` carries.
@@ -109,6 +94,22 @@ fn content(round: u64, salt: u64, len: usize) -> Vec<u8> {
         bytes[..8].copy_from_slice(&round.to_be_bytes());
     }
     bytes
+}
+
+/// The REQ side of one round: sends the round's request of `request_len` bytes and
+/// checks that the answer is the round's reply of `reply_len` bytes, in one frame.
+fn ask(req: &Socket, round: u64, request_len: usize, reply_len: usize) {
+    req.send(content(round, REQUEST, request_len))
+        .unwrap_or_else(|e| panic!("REQ sending request {round}: {e}"));
+    let reply = req
+        .recv_multipart()
+        .unwrap_or_else(|e| panic!("REQ waiting for reply {round}: {e}"));
+    assert_eq!(reply.len(), 1, "reply {round}: frames");
+    check(
+        &format!("reply {round} ({reply_len} bytes, to a request of {request_len})"),
+        &reply[0],
+        &content(round, REPLY, reply_len),
+    );
 }
 
 /// Fails with where `got` differs from `want` (without printing megabytes).
@@ -321,21 +322,7 @@ fn answers_of_every_size(t: Transport) {
         },
         || {
             for round in 0..SIZE_ROUNDS {
-                req.send(content(round, REQUEST, request_len(round)))
-                    .unwrap_or_else(|e| panic!("REQ sending request {round}: {e}"));
-                let reply = req
-                    .recv_multipart()
-                    .unwrap_or_else(|e| panic!("REQ waiting for reply {round}: {e}"));
-                assert_eq!(reply.len(), 1, "reply {round}: frames");
-                check(
-                    &format!(
-                        "reply {round} ({} bytes, to a request of {})",
-                        reply_len(round),
-                        request_len(round)
-                    ),
-                    &reply[0],
-                    &content(round, REPLY, reply_len(round)),
-                );
+                ask(&req, round, request_len(round), reply_len(round));
             }
         },
     );
@@ -566,17 +553,7 @@ fn an_answer_arriving_in_pieces_is_received_whole() {
         },
         || {
             for round in 0..rounds {
-                req.send(content(round, REQUEST, chunked_request_len(round)))
-                    .unwrap_or_else(|e| panic!("REQ sending request {round}: {e}"));
-                let reply = req
-                    .recv_multipart()
-                    .unwrap_or_else(|e| panic!("REQ waiting for reply {round}: {e}"));
-                assert_eq!(reply.len(), 1, "reply {round}: only the body");
-                check(
-                    &format!("reply {round}"),
-                    &reply[0],
-                    &content(round, REPLY, CHUNKED_BODY),
-                );
+                ask(&req, round, chunked_request_len(round), CHUNKED_BODY);
             }
         },
     );
@@ -616,16 +593,7 @@ fn answers_slower_than_the_probe_window_arrive() {
         },
         || {
             for round in 0..rounds {
-                req.send(content(round, REQUEST, 16))
-                    .unwrap_or_else(|e| panic!("REQ sending request {round}: {e}"));
-                let reply = req
-                    .recv()
-                    .unwrap_or_else(|e| panic!("REQ waiting for reply {round}: {e}"));
-                check(
-                    &format!("reply {round}"),
-                    &reply,
-                    &content(round, REPLY, len(round)),
-                );
+                ask(&req, round, 16, len(round));
             }
         },
     );
@@ -966,17 +934,7 @@ fn a_ping_while_the_requester_probes_is_answered() {
         },
         || {
             for round in 0..ROUNDS {
-                req.send(content(round, REQUEST, 24))
-                    .unwrap_or_else(|e| panic!("REQ sending request {round}: {e}"));
-                let reply = req
-                    .recv_multipart()
-                    .unwrap_or_else(|e| panic!("REQ waiting for reply {round}: {e}"));
-                assert_eq!(reply.len(), 1, "reply {round}: only the body");
-                check(
-                    &format!("reply {round}"),
-                    &reply[0],
-                    &content(round, REPLY, body_len(round)),
-                );
+                ask(&req, round, 24, body_len(round));
             }
         },
     );

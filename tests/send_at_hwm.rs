@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use ferrozmq::{Context, Error, Message, Socket, SocketType};
 
-use common::{ms, socket, unique};
+use common::{mix, ms, pattern_bytes, socket, unique};
 
 /// Safety net for every blocking send and receive: a hang fails instead of hanging.
 const WAIT: Duration = Duration::from_secs(10);
@@ -56,25 +56,10 @@ fn timed_socket(ctx: &Context, ty: SocketType) -> Socket {
 
 // ----- message contents -----
 
-/// splitmix64: a well-mixed number for each (sequence number, salt).
-fn mix(seq: u64, salt: u64) -> u64 {
-    let mut z = seq
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .wrapping_add(salt.wrapping_mul(0xD1B5_4A32_D192_ED03))
-        .wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// The fixed pseudo-random bytes every frame body is a window of.
 fn pattern() -> &'static [u8] {
     static PATTERN: OnceLock<Vec<u8>> = OnceLock::new();
-    PATTERN.get_or_init(|| {
-        (0..(LARGE_MAX + OFFSETS) as u64 / 8 + 1)
-            .flat_map(|i| mix(i, 0x5eed).to_le_bytes())
-            .collect()
-    })
+    PATTERN.get_or_init(|| pattern_bytes(LARGE_MAX + OFFSETS, 0x5eed))
 }
 
 fn large_len(seq: u64) -> usize {

@@ -79,3 +79,23 @@ pub fn collect_events(events: &MonitorEvents, period: Duration) -> Vec<(Instant,
         }
     }
 }
+
+/// splitmix64: a well-mixed number for each (sequence number, salt). Test contents
+/// derive from it, so that a frame from the wrong place is caught.
+pub fn mix(seq: u64, salt: u64) -> u64 {
+    let mut z = seq
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(salt.wrapping_mul(0xD1B5_4A32_D192_ED03))
+        .wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// At least `len` pseudo-random bytes, the same for the same `salt`: a pattern test
+/// frames are windows of.
+pub fn pattern_bytes(len: usize, salt: u64) -> Vec<u8> {
+    (0..len as u64 / 8 + 1)
+        .flat_map(|i| mix(i, salt).to_le_bytes())
+        .collect()
+}
