@@ -504,22 +504,19 @@ fn stalled_peer(endpoint: &str) {
 /// vectored write, on its own thread: none is lost, duplicated, reordered or corrupted.
 #[test]
 fn tcp_push_pull_at_hwm_delivers_all_in_order() {
-    push_pull_stream(
-        &tcp(),
-        Stream {
-            count: 50_000,
-            shape: single_shape,
-            pause_every: None,
-            kernel_buffers: None,
-        },
-    );
+    in_order(&tcp());
 }
 
 /// As [`tcp_push_pull_at_hwm_delivers_all_in_order`], over ipc.
 #[test]
 fn ipc_push_pull_at_hwm_delivers_all_in_order() {
+    in_order(&ipc("ferrozmq-hwm-stream"));
+}
+
+/// 50k single-frame messages at full speed (see [`push_pull_stream`]).
+fn in_order(endpoint: &str) {
     push_pull_stream(
-        &ipc("ferrozmq-hwm-stream"),
+        endpoint,
         Stream {
             count: 50_000,
             shape: single_shape,

@@ -14,19 +14,10 @@ use proptest::prelude::*;
 
 /// A PULL engine that has completed a handshake with a libzmq PUSH peer,
 /// with an empty input buffer and an empty output buffer.
-fn ready_engine(max_msg_size: Option<u64>) -> Engine {
+fn ready_pull(max_msg_size: Option<u64>) -> Engine {
     let mut cfg = EngineConfig::new(SocketType::Pull);
     cfg.max_msg_size = max_msg_size;
-    let mut e = Engine::new(cfg, Instant::now());
-    let mut input = BytesMut::from(&handshake_from(SocketType::Push)[..]);
-    assert!(matches!(
-        e.handle_input(&mut input),
-        Ok(Some(Event::Ready(_)))
-    ));
-    assert!(input.is_empty());
-    assert!(e.is_ready());
-    e.output().clear();
-    e
+    ready_engine(cfg, SocketType::Push)
 }
 
 /// Calls `decode_data_frames` and returns its result together with what the
@@ -67,7 +58,7 @@ fn body(len: usize, seed: u8) -> Vec<u8> {
 /// zero-copy slices of the input, leaving the input empty.
 #[test]
 fn decodes_a_mixed_batch_in_order() {
-    let mut e = ready_engine(None);
+    let mut e = ready_pull(None);
     let frames = vec![
         (body(3, 1), true),
         (body(0, 2), true),
@@ -103,7 +94,7 @@ fn decodes_a_mixed_batch_in_order() {
 /// where the previous one stopped. `max = 0` decodes nothing.
 #[test]
 fn max_bounds_the_count_and_the_next_call_continues() {
-    let mut e = ready_engine(None);
+    let mut e = ready_pull(None);
     let frames = vec![
         (body(10, 1), true),
         (body(300, 2), false),
@@ -144,7 +135,7 @@ fn max_bounds_the_count_and_the_next_call_continues() {
 /// with a PONG; after that the bulk path decodes the rest.
 #[test]
 fn stops_at_a_command_and_resumes_after_handle_input() {
-    let mut e = ready_engine(None);
+    let mut e = ready_pull(None);
     let before = vec![(body(5, 1), true), (body(400, 2), false)];
     let after = vec![
         (body(6, 3), true),
@@ -199,7 +190,7 @@ fn partial_frame_is_left_in_place_until_complete() {
     for tail in [(body(200, 1), false), (body(1000, 2), true)] {
         let tail_bytes = data(&tail.0, tail.1);
         for cut in 0..tail_bytes.len() {
-            let mut e = ready_engine(None);
+            let mut e = ready_pull(None);
             let mut input = BytesMut::from(&data(&first.0, first.1)[..]);
             input.extend_from_slice(&tail_bytes[..cut]);
 
@@ -282,7 +273,7 @@ fn oversized_frame_fails_the_engine_like_handle_input() {
         (5000, false),     // long form, header only
         (5000, true),      // long form, whole frame
     ] {
-        let mut e = ready_engine(Some(limit));
+        let mut e = ready_pull(Some(limit));
         let ok = (body(100, 1), true); // exactly at the limit is fine
         let mut bytes = data(&ok.0, ok.1);
         let big = data(&body(oversized, 2), false);
@@ -328,7 +319,7 @@ fn oversized_frame_fails_the_engine_like_handle_input() {
     }
 
     // The same frame through handle_input alone: identical error.
-    let mut e = ready_engine(Some(limit));
+    let mut e = ready_pull(Some(limit));
     let mut input = BytesMut::from(&data(&body(101, 2), false)[..]);
     assert_eq!(
         e.handle_input(&mut input).unwrap_err(),
@@ -388,7 +379,7 @@ fn drive(
     chunks: &[usize],
     mut decode: impl FnMut(&mut Engine, &mut BytesMut, &mut Vec<(Vec<u8>, bool)>) -> DecodeStep,
 ) -> Seen {
-    let mut e = ready_engine(limit);
+    let mut e = ready_pull(limit);
     let mut input = BytesMut::new();
     let mut seen = Seen::default();
     let mut rest = bytes;

@@ -17,21 +17,6 @@ fn config(t: SocketType) -> EngineConfig {
     EngineConfig::new(t)
 }
 
-/// An engine of type `local` that has completed a handshake with a libzmq
-/// peer of type `peer`, with an empty input buffer.
-fn ready_engine(cfg: EngineConfig, peer: SocketType) -> Engine {
-    let mut e = Engine::new(cfg, Instant::now());
-    let mut input = BytesMut::from(&handshake_from(peer)[..]);
-    assert!(matches!(
-        e.handle_input(&mut input),
-        Ok(Some(Event::Ready(_)))
-    ));
-    assert!(input.is_empty());
-    assert!(e.is_ready());
-    e.output().clear();
-    e
-}
-
 /// Feeds `bytes` to a ready engine, returns the events (or the error).
 fn feed(e: &mut Engine, bytes: &[u8]) -> Result<Vec<Ev>, EngineError> {
     let mut input = BytesMut::from(bytes);

@@ -248,3 +248,18 @@ fn drain(engine: &mut Engine, input: &mut BytesMut, side: &mut Side) {
         }
     }
 }
+
+/// An engine of type `local` that has completed a handshake with a libzmq
+/// peer of type `peer`, with empty input and output buffers.
+pub fn ready_engine(cfg: EngineConfig, peer: SocketType) -> Engine {
+    let mut e = Engine::new(cfg, Instant::now());
+    let mut input = BytesMut::from(&handshake_from(peer)[..]);
+    assert!(matches!(
+        e.handle_input(&mut input),
+        Ok(Some(Event::Ready(_)))
+    ));
+    assert!(input.is_empty());
+    assert!(e.is_ready());
+    e.output().clear();
+    e
+}
